@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Everything taskhub reads from the environment, validated once at start. Nothing else reads `process.env`. */
+export interface Config {
+  /** HTTP port; 0 picks a free one. Default 8080. */
+  readonly port: number;
+  /** HTTP bind address. Default 127.0.0.1. */
+  readonly host: string;
+  /** Holds `taskhub.db`, the generated secret and `admin.token`. Default `./data`. */
+  readonly dataDir: string;
+  /** HS256 secret; when undefined one is generated into the data dir on first start. */
+  readonly jwtSecret: string | undefined;
+  /** Outbound SMTP URL; undefined means the embedded listener. */
+  readonly smtpUrl: string | undefined;
+  /** Embedded SMTP listener port; 0 picks a free one. Default 2525. */
+  readonly smtpPort: number;
+  readonly mailDomain: string;
+  readonly mailFrom: string;
+  /** SSE keep-alive comment interval, ms. Default 15000. */
+  readonly heartbeatMs: number;
+  /** Lease of a claimed task, seconds. Default 300. */
+  readonly leaseSeconds: number;
+  /** Deliveries before a task whose lease keeps expiring fails. Default 3. */
+  readonly maxAttempts: number;
+  /** Store-polling fallback interval of a waiting RPC, ms. Default 2000. */
+  readonly rpcPollMs: number;
+  /** Waiting RPCs the hub holds at once before answering 503 overloaded. Default 10000. */
+  readonly rpcMaxWaiters: number;
+  /** Tasks + messages one sender may create per minute; 0 = off. Default 600. */
+  readonly rateLimit: number;
+  /** Broadcasts one sender may send per minute. Default 10. */
+  readonly broadcastLimit: number;
+  /** Open SSE streams per agent. Default 5. */
+  readonly maxStreams: number;
+  /** Bytes a stream may have waiting in its socket before it is dropped as too slow. Default 1 MiB. */
+  readonly streamBufferBytes: number;
+  /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
+  readonly eventRetentionDays: number;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TASKHUB_DATA_DIR: z.string().min(1).default('./data'),
+  TASKHUB_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  TASKHUB_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  TASKHUB_SMTP_PORT: integer(0, 65535).default(2525),
+  TASKHUB_MAIL_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name').default('localhost'),
+  TASKHUB_MAIL_FROM: z.email().optional(),
+  TASKHUB_HEARTBEAT_MS: integer(10, 3_600_000).default(15_000),
+  TASKHUB_LEASE_SECONDS: integer(1, 7 * 24 * 3600).default(300),
+  TASKHUB_MAX_ATTEMPTS: integer(1, 100).default(3),
+  TASKHUB_RPC_POLL_MS: integer(10, 600_000).default(2000),
+  TASKHUB_RPC_MAX_WAITERS: integer(1, 1_000_000).default(10_000),
+  TASKHUB_RATE_LIMIT: integer(0, 1_000_000).default(600),
+  TASKHUB_BROADCAST_LIMIT: integer(0, 1_000_000).default(10),
+  TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
+  TASKHUB_STREAM_BUFFER_BYTES: integer(1024, 1 << 30).default(1 << 20),
+  TASKHUB_EVENT_RETENTION_DAYS: integer(7, 3650).default(7),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/**
+ * Reads the configuration from an environment object (normally `process.env`). Empty strings count as unset.
+ * @throws ConfigError naming every bad variable, its value and what it must be.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0]);
+      return `${variable}=${JSON.stringify(present[variable])}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.TASKHUB_DATA_DIR),
+    jwtSecret: e.TASKHUB_JWT_SECRET,
+    smtpUrl: e.TASKHUB_SMTP_URL,
+    smtpPort: e.TASKHUB_SMTP_PORT,
+    mailDomain: e.TASKHUB_MAIL_DOMAIN,
+    mailFrom: e.TASKHUB_MAIL_FROM ?? `taskhub@${e.TASKHUB_MAIL_DOMAIN}`,
+    heartbeatMs: e.TASKHUB_HEARTBEAT_MS,
+    leaseSeconds: e.TASKHUB_LEASE_SECONDS,
+    maxAttempts: e.TASKHUB_MAX_ATTEMPTS,
+    rpcPollMs: e.TASKHUB_RPC_POLL_MS,
+    rpcMaxWaiters: e.TASKHUB_RPC_MAX_WAITERS,
+    rateLimit: e.TASKHUB_RATE_LIMIT,
+    broadcastLimit: e.TASKHUB_BROADCAST_LIMIT,
+    maxStreams: e.TASKHUB_MAX_STREAMS,
+    streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
+    eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,60 @@
+import type { Priority, TaskStatus } from './task-status.js';
+
+/** Who is making a request: an agent acting for itself, or an admin (any `sub`) acting for the operator. */
+export interface Actor {
+  readonly name: string;
+  readonly role: 'agent' | 'admin';
+}
+
+export type TaskKind = 'task' | 'rpc';
+
+/** A task as the API shows it. Times are ISO-8601 UTC strings; absent values are `null`. */
+export interface Task {
+  id: string;
+  kind: TaskKind;
+  task: string;
+  payload: unknown;
+  capability: string | null;
+  priority: Priority;
+  status: TaskStatus;
+  assigner: string;
+  target: string;
+  deadline: string | null;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  leaseExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  claimedAt: string | null;
+  completedAt: string | null;
+}
+
+/** An agent as the API shows it. `email` is present only for admins and the agent itself. */
+export interface Agent {
+  name: string;
+  capabilities: string[];
+  email?: string | null;
+  description: string | null;
+  connected: boolean;
+  streams: number;
+  lastSeen: string | null;
+  createdAt: string;
+}
+
+/**
+ * An event as it was committed: `recipients` are the agents it is addressed to (admins see all), `data` the
+ * fields that follow `id`, `type` and `at` in the SSE `data:` line, already serialised once.
+ */
+export interface HubEvent {
+  id: number;
+  type: string;
+  at: number;
+  taskId: string | null;
+  recipients: readonly string[];
+  data: string;
+}
+
+export function toIso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,60 @@
+import path from 'node:path';
+import express, { type RequestHandler } from 'express';
+
+import type { Logger } from 'pino';
+import { HubError } from '../domain/errors.js';
+import type { Hub } from '../hub/index.js';
+import type { StreamRegistry } from '../transport/sse/registry.js';
+import { authenticate } from './auth.js';
+import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { agentRoutes } from './routes/agents.js';
+import { eventRoutes } from './routes/events.js';
+import { opsRoutes } from './routes/ops.js';
+import { taskRoutes } from './routes/tasks.js';
+
+/** The contract's body limit. */
+export const BODY_LIMIT = '1mb';
+
+export interface AppDeps {
+  hub: Hub;
+  streams: StreamRegistry;
+  logger: Logger;
+  /** The `/api/stats` document: the hub's figures plus those of the parts wired around it. */
+  stats: () => object;
+  /** Routers of the parts wired around the hub (rpc, messages, mailbox), mounted under `/api`. */
+  apiRouters?: express.Router[];
+  /** Where the dashboard's files are. */
+  publicDir: string;
+  /** True once shutdown has begun: new requests get `503 shutting_down`. */
+  isShuttingDown: () => boolean;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { hub, streams, logger } = deps;
+  const app = express();
+  const metrics = createMetrics(hub, streams);
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const refuseWhileStopping: RequestHandler = (_req, res, next) => {
+    if (!deps.isShuttingDown()) return next();
+    res.setHeader('Connection', 'close');
+    sendError(res, new HubError('shutting_down', 'The hub is shutting down; retry against another instance or later.'));
+  };
+
+  app.use(refuseWhileStopping);
+  app.use(metrics.middleware);
+  // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
+  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  app.use(opsRoutes(hub, metrics.registry, deps.stats));
+  app.use('/api', authenticate(hub));
+  app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams), ...(deps.apiRouters ?? []));
+  app.use('/api', notFoundHandler);
+  app.use(express.static(deps.publicDir, { index: 'index.html' }));
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(logger));
+  return app;
+}
+
+export const DEFAULT_PUBLIC_DIR = path.resolve(import.meta.dirname ?? '.', '../../public');

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
+import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
+
+/** Limits on request fields; each is documented in docs/api.md. */
+export const LIMITS = {
+  taskText: 10_000,
+  description: 2_000,
+  capabilities: 100,
+  idempotencyKey: 200,
+  errorText: 10_000,
+  progressMessage: 10_000,
+  maxLeaseSeconds: 7 * 24 * 3600,
+  listDefault: 50,
+  listMax: 200,
+  pendingDefault: 100,
+  pendingMax: 500,
+} as const;
+
+const agentName = z.string().regex(AGENT_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+const capability = z.string().regex(CAPABILITY_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+const capabilities = z.array(capability).max(LIMITS.capabilities);
+const email = z.email().max(254);
+const description = z.string().max(LIMITS.description);
+/** An ISO-8601 time with a zone, as epoch ms. */
+const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+const pageLimit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+export const agentCreateBody = z.strictObject({
+  name: agentName,
+  capabilities: capabilities.optional(),
+  email: email.nullable().optional(),
+  description: description.nullable().optional(),
+});
+
+export const agentPatchBody = z.strictObject({
+  capabilities: capabilities.optional(),
+  email: email.nullable().optional(),
+  description: description.nullable().optional(),
+});
+
+export const agentListQuery = z.strictObject({ capability: capability.optional() });
+
+const taskFields = {
+  target: agentName.optional(),
+  capability: capability.optional(),
+  task: z.string().min(1).max(LIMITS.taskText),
+  payload: z.unknown().optional(),
+  priority: z.enum(PRIORITIES).optional(),
+};
+
+const needsAddress = <T extends { target?: string | undefined; capability?: string | undefined }>(body: T) =>
+  body.target !== undefined || body.capability !== undefined;
+const addressMessage = { message: 'give a target, a capability, or both', path: ['target'] };
+
+export const taskCreateBody = z
+  .strictObject({
+    ...taskFields,
+    deadline: time.optional(),
+    idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKey).optional(),
+  })
+  .refine(needsAddress, addressMessage);
+
+export const taskListQuery = z.strictObject({
+  role: z.enum(['assigner', 'target']).optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  agent: agentName.optional(),
+  limit: pageLimit(LIMITS.listDefault, LIMITS.listMax),
+  cursor: z.string().min(1).max(100).optional(),
+});
+
+export const pendingQuery = z.strictObject({ limit: pageLimit(LIMITS.pendingDefault, LIMITS.pendingMax) });
+
+export const claimBody = z.strictObject({
+  leaseSeconds: z.number().int().min(1).max(LIMITS.maxLeaseSeconds).optional(),
+});
+
+export const progressBody = z.strictObject({
+  message: z.string().max(LIMITS.progressMessage).optional(),
+  progress: z.number().min(0).max(1).optional(),
+});
+
+export const completeBody = z.strictObject({ result: z.unknown().optional() });
+
+export const failBody = z.strictObject({
+  error: z.string().min(1).max(LIMITS.errorText),
+  retry: z.boolean().optional(),
+});
+
+export const emptyBody = z.strictObject({});
+
+export const eventsQuery = z.strictObject({
+  lastEventId: z.string().regex(/^\d{1,15}$/, 'must be an event id').optional(),
+});
+
+export { taskFields, needsAddress, addressMessage };

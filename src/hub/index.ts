@@ -1,0 +1,71 @@
+import { TASK_STATUSES, type TaskStatus } from '../domain/task-status.js';
+import type { Store } from '../store/index.js';
+import { createAgentService } from './agents.js';
+import { createChangeRecorder } from './changes.js';
+import { createEventBus } from './event-bus.js';
+import { createPresence } from './presence.js';
+import { createTaskEvents } from './task-events.js';
+import { createTaskService, type TaskSettings } from './tasks.js';
+import { createTokenService } from './tokens.js';
+
+export interface HubOptions extends TaskSettings {
+  /** HS256 secret for tokens. */
+  secret: string;
+  /** Days that events stay replayable. */
+  eventRetentionDays: number;
+  /** Clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** How often replay data older than the retention period is forgotten (ms). */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * The taskhub service: agents, tasks and the events they produce, independent of any transport. Owns one
+ * timer, the hourly pruning of replay data, which `stop()` clears.
+ */
+export function createHub(store: Store, options: HubOptions) {
+  const now = options.now ?? Date.now;
+  const bus = createEventBus();
+  const presence = createPresence();
+  const tokens = createTokenService(options.secret);
+  const changes = createChangeRecorder(store, bus);
+  const taskEvents = createTaskEvents(store, changes, now);
+  const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now });
+  const tasks = createTaskService({ store, presence, taskEvents, settings: options, now });
+  const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
+
+  const pruneEvents = (cutoff = now() - retentionMs) => store.events.pruneBefore(cutoff);
+  const pruneTimer = setInterval(pruneEvents, PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
+
+  return {
+    store,
+    bus,
+    presence,
+    tokens,
+    changes,
+    taskEvents,
+    agents,
+    tasks,
+    now,
+    /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
+    pruneEvents,
+
+    stats() {
+      const counts = store.tasks.countByStatus();
+      const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<TaskStatus, number>;
+      return {
+        tasks: byStatus,
+        agents: { total: store.agents.count(), connected: presence.connectedAgents() },
+        events: { lastId: store.events.lastId() },
+      };
+    },
+
+    stop(): void {
+      clearInterval(pruneTimer);
+    },
+  };
+}
+
+export type Hub = ReturnType<typeof createHub>;

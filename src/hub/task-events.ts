@@ -1,0 +1,42 @@
+import { EVENT_AUDIENCE, type TaskEventType, type Transition } from '../domain/task-status.js';
+import type { TaskPatch, TaskRecord } from '../store/tasks.js';
+import type { Store } from '../store/index.js';
+import type { ChangeRecorder } from './changes.js';
+import { presentTask } from './present.js';
+
+/** Who hears about a task event, without duplicates (an agent may assign work to itself). */
+export function taskEventRecipients(type: TaskEventType, task: Pick<TaskRecord, 'assigner' | 'target'>): string[] {
+  return [...new Set(EVENT_AUDIENCE[type].map((side) => task[side]))];
+}
+
+/**
+ * Task state changes as the hub records them: each is the store's guarded UPDATE plus the event it produces,
+ * written in the caller's change (one transaction).
+ */
+export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () => number) {
+  const emitFor = (type: TaskEventType, task: TaskRecord, extra: Record<string, unknown> = {}) =>
+    changes.emit({
+      type,
+      at: task.updatedAt,
+      taskId: task.id,
+      recipients: taskEventRecipients(type, task),
+      data: JSON.stringify({ taskId: task.id, task: presentTask(task), ...extra }),
+    });
+
+  return {
+    run: changes.run,
+    emitFor,
+
+    /**
+     * Applies `transition` to `task` if its status still allows it, and emits the transition's event.
+     * @returns the updated task, or `undefined` when the status no longer allows it (nothing is written).
+     */
+    transition(task: TaskRecord, transition: Transition, patch: TaskPatch, extra?: Record<string, unknown>) {
+      const updated = store.tasks.transition(task.id, transition.from, transition.to, patch, now());
+      if (updated) emitFor(transition.event, updated, extra);
+      return updated;
+    },
+  };
+}
+
+export type TaskEvents = ReturnType<typeof createTaskEvents>;

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { HubError, notFound } from '../domain/errors.js';
+import { priorityRank, TRANSITIONS, type Priority, type TaskStatus, type Transition } from '../domain/task-status.js';
+import type { Actor, HubEvent, Task, TaskKind } from '../domain/types.js';
+import type { Store } from '../store/index.js';
+import type { TaskPatch, TaskRecord } from '../store/tasks.js';
+import type { Presence } from './presence.js';
+import { presentTask } from './present.js';
+import { pickAgent } from './routing.js';
+import type { TaskEvents } from './task-events.js';
+
+export interface TaskInput {
+  target?: string;
+  capability?: string;
+  task: string;
+  payload?: unknown;
+  priority?: Priority;
+  /** Epoch ms. */
+  deadline?: number;
+  idempotencyKey?: string;
+}
+
+export interface TaskListQuery {
+  role?: 'assigner' | 'target';
+  status?: TaskStatus;
+  /** Admins only: whose tasks to list (default: everyone's). */
+  agent?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface TaskSettings {
+  /** Default lease of a claim, seconds. */
+  leaseSeconds: number;
+  /** Deliveries before a task fails for good. */
+  maxAttempts: number;
+}
+
+interface Deps {
+  store: Store;
+  presence: Presence;
+  taskEvents: TaskEvents;
+  settings: TaskSettings;
+  now: () => number;
+}
+
+const encodeCursor = (seq: number) => Buffer.from(String(seq)).toString('base64url');
+function decodeCursor(cursor: string): number {
+  const seq = Number(Buffer.from(cursor, 'base64url').toString());
+  if (!Number.isSafeInteger(seq) || seq < 1) {
+    throw new HubError('validation_failed', 'The cursor is not one this hub issued.', {
+      details: [{ path: 'cursor', message: 'unknown cursor' }],
+    });
+  }
+  return seq;
+}
+
+export function createTaskService({ store, presence, taskEvents, settings, now }: Deps) {
+  /** The task if the actor may see it; `404` otherwise, never revealing that it exists. */
+  const loadVisible = (actor: Actor, id: string): TaskRecord => {
+    const task = store.tasks.get(id);
+    if (!task || (actor.role !== 'admin' && actor.name !== task.assigner && actor.name !== task.target)) {
+      throw notFound(`Task ${id}`);
+    }
+    return task;
+  };
+
+  const requireParty = (actor: Actor, task: TaskRecord, transition: Transition, action: string) => {
+    const allowed =
+      transition.party === 'target'
+        ? actor.name === task.target
+        : actor.role === 'admin' || actor.name === task.assigner;
+    if (!allowed) {
+      const who = transition.party === 'target' ? `the target (${task.target})` : 'the assigner or an admin';
+      throw new HubError('forbidden', `Only ${who} may ${action} this task.`);
+    }
+  };
+
+  /** Loads, checks the caller, applies the guarded change: 404, 403 or 409 as the contract says. */
+  const act = (actor: Actor, id: string, action: string, transition: Transition, patch: (t: TaskRecord) => TaskPatch,
+    extra?: Record<string, unknown>): Task =>
+    taskEvents.run(() => {
+      const task = loadVisible(actor, id);
+      requireParty(actor, task, transition, action);
+      const updated = taskEvents.transition(task, transition, patch(task), extra);
+      if (!updated) {
+        throw new HubError('invalid_transition', `Cannot ${action} task ${id}: it is ${task.status}.`);
+      }
+      return presentTask(updated);
+    });
+
+  const resolveTarget = (input: TaskInput): string => {
+    if (input.target !== undefined) {
+      const agent = store.agents.get(input.target);
+      if (!agent) throw new HubError('unknown_agent', `There is no agent named "${input.target}".`);
+      if (input.capability !== undefined && !agent.capabilities.includes(input.capability)) {
+        throw new HubError(
+          'capability_not_offered',
+          `Agent "${input.target}" does not offer the capability "${input.capability}".`,
+        );
+      }
+      return agent.name;
+    }
+    const capability = input.capability as string;
+    const chosen = pickAgent(store.agents.routingCandidates(capability), presence.isConnected);
+    if (!chosen) throw new HubError('no_agent_for_capability', `No agent offers the capability "${capability}".`);
+    return chosen;
+  };
+
+  return {
+    /**
+     * Creates a task in status `assigned` and delivers it. With an `idempotencyKey` the assigner has used before,
+     * returns that first task instead (`created: false`).
+     */
+    create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): { task: Task; created: boolean } {
+      if (input.deadline !== undefined && input.deadline <= now()) {
+        throw new HubError('validation_failed', 'The deadline has already passed.', {
+          details: [{ path: 'deadline', message: 'must be in the future' }],
+        });
+      }
+      return taskEvents.run(() => {
+        if (input.idempotencyKey !== undefined) {
+          const first = store.tasks.findByIdempotencyKey(actor.name, input.idempotencyKey);
+          if (first) return { task: presentTask(first), created: false };
+        }
+        const target = resolveTarget(input);
+        const createdAt = now();
+        const record = store.tasks.insert({
+          id: randomUUID(),
+          kind,
+          task: input.task,
+          payload: input.payload ?? null,
+          capability: input.capability ?? null,
+          priority: priorityRank(input.priority ?? 'normal'),
+          assigner: actor.name,
+          target,
+          deadline: input.deadline ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
+          createdAt,
+        });
+        store.agents.markAssigned(target, createdAt);
+        taskEvents.emitFor('task.assigned', record);
+        return { task: presentTask(record), created: true };
+      });
+    },
+
+    get(actor: Actor, id: string): Task {
+      return presentTask(loadVisible(actor, id));
+    },
+
+    /** The task's whole recorded history, oldest first. */
+    events(actor: Actor, id: string): HubEvent[] {
+      loadVisible(actor, id);
+      return store.events.listForTask(id);
+    },
+
+    list(actor: Actor, query: TaskListQuery): { tasks: Task[]; nextCursor: string | null } {
+      const agent = actor.role === 'admin' ? query.agent : actor.name;
+      const rows = store.tasks.list({
+        ...(agent !== undefined && { agent }),
+        ...(agent !== undefined && query.role && { role: query.role }),
+        ...(query.status && { status: query.status }),
+        ...(query.cursor !== undefined && { beforeSeq: decodeCursor(query.cursor) }),
+        limit: query.limit + 1,
+      });
+      const page = rows.slice(0, query.limit);
+      const more = rows.length > query.limit;
+      return { tasks: page.map(presentTask), nextCursor: more ? encodeCursor(page[page.length - 1]!.seq) : null };
+    },
+
+    pending(actor: Actor, limit: number): Task[] {
+      return store.tasks.pending(actor.name, limit).map(presentTask);
+    },
+
+    claim(actor: Actor, id: string, leaseSeconds?: number): Task {
+      const lease = leaseSeconds ?? settings.leaseSeconds;
+      return act(actor, id, 'claim', TRANSITIONS.claim, () => ({
+        claimedAt: now(),
+        leaseSeconds: lease,
+        leaseExpiresAt: now() + lease * 1000,
+      }));
+    },
+
+    progress(actor: Actor, id: string, report: { message?: string; progress?: number }): Task {
+      return act(
+        actor,
+        id,
+        'report progress on',
+        TRANSITIONS.progress,
+        (task) => ({ leaseExpiresAt: now() + (task.leaseSeconds ?? settings.leaseSeconds) * 1000 }),
+        { progress: { message: report.message ?? null, progress: report.progress ?? null } },
+      );
+    },
+
+    complete(actor: Actor, id: string, result: unknown): Task {
+      return act(actor, id, 'complete', TRANSITIONS.complete, () => ({
+        result: result ?? null,
+        completedAt: now(),
+        leaseExpiresAt: null,
+      }));
+    },
+
+    /**
+     * Fails the task, or with `retry` and deliveries left, hands it out again (`attempts + 1`): a retry uses up
+     * a delivery just as an expired lease does, so a task is delivered at most `maxAttempts` times.
+     */
+    fail(actor: Actor, id: string, error: string, retry = false): Task {
+      return taskEvents.run(() => {
+        const task = loadVisible(actor, id);
+        const retrying = retry && task.attempts + 1 < settings.maxAttempts;
+        if (retrying) {
+          return act(actor, id, 'fail', TRANSITIONS.retry, () => ({
+            error,
+            attempts: task.attempts + 1,
+            claimedAt: null,
+            leaseExpiresAt: null,
+            leaseSeconds: null,
+          }));
+        }
+        return act(actor, id, 'fail', TRANSITIONS.fail, () => ({ error, completedAt: now(), leaseExpiresAt: null }));
+      });
+    },
+
+    cancel(actor: Actor, id: string): Task {
+      return act(actor, id, 'cancel', TRANSITIONS.cancel, () => ({ completedAt: now(), leaseExpiresAt: null }));
+    },
+  };
+}
+
+export type TaskService = ReturnType<typeof createTaskService>;

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createHub } from './hub/index.js';
+import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
+import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
+import { createStore } from './store/index.js';
+import { createStreamRegistry } from './transport/sse/registry.js';
+
+export interface Taskhub {
+  /** Base URL of the HTTP listener, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  config: Config;
+  hub: ReturnType<typeof createHub>;
+  /** An admin token signed with the hub's secret. */
+  adminToken: string;
+  /** Stops accepting, ends streams and waiters, closes the database. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** How long `stop()` lets requests in flight finish before their connections are cut (ms). */
+const DRAIN_MS = 2000;
+
+/** Wires the hub together and starts listening. The only place that knows every part. */
+export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
+  const store = createStore(path.join(config.dataDir, 'taskhub.db'));
+  const hub = createHub(store, {
+    secret,
+    leaseSeconds: config.leaseSeconds,
+    maxAttempts: config.maxAttempts,
+    eventRetentionDays: config.eventRetentionDays,
+  });
+  const streams = createStreamRegistry(
+    { bus: hub.bus, presence: hub.presence, events: store.events, logger },
+    {
+      maxStreamsPerSubscriber: config.maxStreams,
+      heartbeatMs: config.heartbeatMs,
+      maxBufferedBytes: config.streamBufferBytes,
+    },
+  );
+  let shuttingDown = false;
+  const app = createApp({
+    hub,
+    streams,
+    logger,
+    publicDir: DEFAULT_PUBLIC_DIR,
+    isShuttingDown: () => shuttingDown,
+    stats: () => ({
+      ...hub.stats(),
+      rpc: { waiting: 0 },
+      outbox: { queued: 0, sent: 0, failed: 0 },
+    }),
+  });
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  const adminToken = hub.tokens.signAdmin();
+  const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
+  if (tokenFile) logger.info({ file: tokenFile }, `admin token written to ${tokenFile}`);
+  logger.info({ url, dataDir: config.dataDir }, `taskhub listening on ${url}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      streams.close();
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      await closed;
+      clearTimeout(cut);
+      hub.stop();
+      store.close();
+      logger.info('taskhub stopped');
+    })());
+
+  return { url, config, hub, adminToken, stop };
+}
+
+async function runFromEnvironment(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`taskhub: ${error.message}\n`);
+    process.exit(1);
+  }
+  const logger = pino({ level: config.logLevel });
+  const taskhub = await startTaskhub(config, logger);
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    taskhub.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  runFromEnvironment().catch((error: unknown) => {
+    process.stderr.write(`taskhub: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,150 @@
+import type { Db } from './db.js';
+
+export interface AgentRow {
+  name: string;
+  capabilities: string[];
+  email: string | null;
+  description: string | null;
+  createdAt: number;
+  lastSeen: number | null;
+  lastAssignedAt: number | null;
+}
+
+interface RawAgent {
+  name: string;
+  capabilities: string;
+  email: string | null;
+  description: string | null;
+  created_at: number;
+  last_seen: number | null;
+  last_assigned_at: number | null;
+}
+
+/** An agent that offers a capability, with what routing needs to choose among them. */
+export interface RoutingCandidate {
+  name: string;
+  openTasks: number;
+  lastAssignedAt: number | null;
+}
+
+function fromRaw(raw: RawAgent): AgentRow {
+  return {
+    name: raw.name,
+    capabilities: JSON.parse(raw.capabilities) as string[],
+    email: raw.email,
+    description: raw.description,
+    createdAt: raw.created_at,
+    lastSeen: raw.last_seen,
+    lastAssignedAt: raw.last_assigned_at,
+  };
+}
+
+export type AgentStore = ReturnType<typeof createAgentStore>;
+
+export function createAgentStore(db: Db) {
+  const q = {
+    get: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE name = ?'),
+    list: db.prepare<[], RawAgent>('SELECT * FROM agents ORDER BY name'),
+    listByCapability: db.prepare<[string], RawAgent>(
+      `SELECT a.* FROM agents a JOIN agent_capabilities c ON c.agent = a.name
+       WHERE c.capability = ? ORDER BY a.name`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO agents (name, capabilities, email, description, created_at)
+       VALUES (@name, @capabilities, @email, @description, @createdAt) ON CONFLICT (name) DO NOTHING`,
+    ),
+    update: db.prepare(
+      'UPDATE agents SET capabilities = @capabilities, email = @email, description = @description WHERE name = @name',
+    ),
+    remove: db.prepare('DELETE FROM agents WHERE name = ?'),
+    clearCapabilities: db.prepare('DELETE FROM agent_capabilities WHERE agent = ?'),
+    addCapability: db.prepare('INSERT OR IGNORE INTO agent_capabilities (capability, agent) VALUES (?, ?)'),
+    bumpTokenVersion: db.prepare<[string], number>(
+      `INSERT INTO agent_token_versions (name, version) VALUES (?, 1)
+       ON CONFLICT (name) DO UPDATE SET version = version + 1 RETURNING version`,
+    ),
+    tokenVersion: db.prepare<[string], number>(
+      `SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = ?`,
+    ),
+    touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
+    markAssigned: db.prepare('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
+    candidates: db.prepare<[string], RoutingCandidate>(
+      `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt,
+         (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN ('assigned', 'claimed', 'in_progress'))
+           AS openTasks
+       FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = ?`,
+    ),
+    count: db.prepare<[], number>('SELECT count(*) FROM agents'),
+  };
+  for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count]) stmt.pluck();
+
+  const setCapabilities = (name: string, capabilities: readonly string[]) => {
+    q.clearCapabilities.run(name);
+    for (const capability of capabilities) q.addCapability.run(capability, name);
+  };
+
+  return {
+    get(name: string): AgentRow | undefined {
+      const raw = q.get.get(name);
+      return raw && fromRaw(raw);
+    },
+
+    list(capability?: string): AgentRow[] {
+      return (capability === undefined ? q.list.all() : q.listByCapability.all(capability)).map(fromRaw);
+    },
+
+    count(): number {
+      return q.count.get() as number;
+    },
+
+    /** Creates the agent and starts a new token version; `undefined` when the name is taken. */
+    insert: db.transaction(
+      (agent: Omit<AgentRow, 'lastSeen' | 'lastAssignedAt'>): { row: AgentRow; tokenVersion: number } | undefined => {
+        const inserted = q.insert.run({ ...agent, capabilities: JSON.stringify(agent.capabilities) });
+        if (inserted.changes === 0) return undefined;
+        setCapabilities(agent.name, agent.capabilities);
+        const tokenVersion = q.bumpTokenVersion.get(agent.name) as number;
+        return { row: { ...agent, lastSeen: null, lastAssignedAt: null }, tokenVersion };
+      },
+    ),
+
+    update: db.transaction(
+      (name: string, patch: Partial<Pick<AgentRow, 'capabilities' | 'email' | 'description'>>): AgentRow | undefined => {
+        const current = q.get.get(name);
+        if (!current) return undefined;
+        const next = { ...fromRaw(current), ...patch };
+        q.update.run({ ...next, capabilities: JSON.stringify(next.capabilities) });
+        if (patch.capabilities) setCapabilities(name, patch.capabilities);
+        return next;
+      },
+    ),
+
+    /** Deletes the agent row; callers wrap it with what must happen to its tasks in one transaction. */
+    remove(name: string): boolean {
+      return q.remove.run(name).changes > 0;
+    },
+
+    /** Revokes every older token: returns the new version, or `undefined` for an unknown agent. */
+    rotateToken: db.transaction((name: string): number | undefined => {
+      if (!q.get.get(name)) return undefined;
+      return q.bumpTokenVersion.get(name) as number;
+    }),
+
+    /** The token version in force for an existing agent; `undefined` when there is no such agent. */
+    tokenVersion(name: string): number | undefined {
+      return q.tokenVersion.get(name) as number | undefined;
+    },
+
+    touch(name: string, at: number): void {
+      q.touch.run(at, name);
+    },
+
+    markAssigned(name: string, at: number): void {
+      q.markAssigned.run(at, name);
+    },
+
+    routingCandidates(capability: string): RoutingCandidate[] {
+      return q.candidates.all(capability);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type { HubEvent } from '../domain/types.js';
+import type { Db } from './db.js';
+
+export interface NewEvent {
+  type: string;
+  at: number;
+  taskId: string | null;
+  recipients: readonly string[];
+  /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
+  data: string;
+}
+
+interface RawEvent {
+  id: number;
+  type: string;
+  at: number;
+  task_id: string | null;
+  data: string;
+}
+
+const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
+  id: raw.id,
+  type: raw.type,
+  at: raw.at,
+  taskId: raw.task_id,
+  recipients,
+  data: raw.data,
+});
+
+export type EventStore = ReturnType<typeof createEventStore>;
+
+export function createEventStore(db: Db) {
+  const q = {
+    insert: db.prepare<[string, number, string | null, string], number>(
+      'INSERT INTO events (type, at, task_id, data) VALUES (?, ?, ?, ?) RETURNING id',
+    ),
+    addRecipient: db.prepare('INSERT OR IGNORE INTO event_recipients (agent, event_id) VALUES (?, ?)'),
+    forAgent: db.prepare<[string, number, number], RawEvent>(
+      `SELECT e.* FROM event_recipients r JOIN events e ON e.id = r.event_id
+       WHERE r.agent = ? AND r.event_id > ? ORDER BY r.event_id LIMIT ?`,
+    ),
+    all: db.prepare<[number, number], RawEvent>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?'),
+    forTask: db.prepare<[string], RawEvent>('SELECT * FROM events WHERE task_id = ? ORDER BY id'),
+    lastId: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"),
+    prune: db.prepare<[number], number>(
+      `DELETE FROM event_recipients WHERE event_id <= ?`,
+    ),
+    lastIdBefore: db.prepare<[number], number | null>('SELECT max(id) FROM events WHERE at < ?'),
+    prunedThrough: db.prepare<[], string | undefined>("SELECT value FROM meta WHERE key = 'events_pruned_through'"),
+    setPrunedThrough: db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+  };
+  for (const stmt of [q.insert, q.lastId, q.lastIdBefore, q.prunedThrough]) stmt.pluck();
+
+  return {
+    /** Appends one event; callers run it inside the transaction of the change it reports. */
+    append(event: NewEvent): HubEvent {
+      const id = q.insert.get(event.type, event.at, event.taskId, event.data) as number;
+      for (const agent of event.recipients) q.addRecipient.run(agent, id);
+      return { id, ...event };
+    },
+
+    /** The agent's own events after `afterId`, oldest first, at most `limit`. */
+    listForAgent(agent: string, afterId: number, limit: number): HubEvent[] {
+      return q.forAgent.all(agent, afterId, limit).map((raw) => fromRaw(raw, [agent]));
+    },
+
+    /** Every event after `afterId` (the admin firehose), oldest first, at most `limit`. */
+    listAll(afterId: number, limit: number): HubEvent[] {
+      return q.all.all(afterId, limit).map((raw) => fromRaw(raw, []));
+    },
+
+    listForTask(taskId: string): HubEvent[] {
+      return q.forTask.all(taskId).map((raw) => fromRaw(raw, []));
+    },
+
+    /** The newest id ever issued (0 before the first event). */
+    lastId(): number {
+      return q.lastId.get() as number;
+    },
+
+    /** Ids at or below this can no longer be replayed; 0 when nothing has been pruned. */
+    prunedThrough(): number {
+      return Number(q.prunedThrough.get() ?? 0);
+    },
+
+    /**
+     * Forgets who the events before `cutoff` (ms) were for, ending their replay; the events stay as the tasks'
+     * audit trail. Returns the id through which replay is gone.
+     */
+    pruneBefore: db.transaction((cutoff: number): number => {
+      const through = q.lastIdBefore.get(cutoff) as number | null;
+      if (through === null) return Number(q.prunedThrough.get() ?? 0);
+      q.prune.run(through);
+      q.setPrunedThrough.run(String(through));
+      return through;
+    }),
+  };
+}

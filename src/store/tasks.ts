@@ -1,0 +1,217 @@
+import type { TaskStatus } from '../domain/task-status.js';
+import type { TaskKind } from '../domain/types.js';
+import type { Db } from './db.js';
+
+/** A task as stored: times in ms since the epoch, JSON values parsed, priority as its rank (0 low … 3 urgent). */
+export interface TaskRecord {
+  seq: number;
+  id: string;
+  kind: TaskKind;
+  task: string;
+  payload: unknown;
+  capability: string | null;
+  priority: number;
+  status: TaskStatus;
+  assigner: string;
+  target: string;
+  deadline: number | null;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  leaseExpiresAt: number | null;
+  /** The lease length chosen at claim, renewed by each progress report. */
+  leaseSeconds: number | null;
+  idempotencyKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+  claimedAt: number | null;
+  completedAt: number | null;
+}
+
+export type NewTask = Pick<
+  TaskRecord,
+  'id' | 'kind' | 'task' | 'payload' | 'capability' | 'priority' | 'assigner' | 'target' | 'deadline' | 'idempotencyKey'
+> & { createdAt: number };
+
+/** Columns a transition may set besides `status` and `updated_at`. */
+export type TaskPatch = Partial<
+  Pick<TaskRecord, 'result' | 'error' | 'attempts' | 'leaseExpiresAt' | 'leaseSeconds' | 'claimedAt' | 'completedAt'>
+>;
+
+export interface TaskQuery {
+  /** Only tasks where this agent is the assigner/target (both when `role` is undefined); all when undefined. */
+  agent?: string;
+  role?: 'assigner' | 'target';
+  status?: TaskStatus;
+  /** Only tasks older than this `seq` (the cursor). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+const COLUMNS: Record<keyof TaskPatch, string> = {
+  result: 'result',
+  error: 'error',
+  attempts: 'attempts',
+  leaseExpiresAt: 'lease_expires_at',
+  leaseSeconds: 'lease_seconds',
+  claimedAt: 'claimed_at',
+  completedAt: 'completed_at',
+};
+
+interface RawTask {
+  seq: number;
+  id: string;
+  kind: TaskKind;
+  task: string;
+  payload: string | null;
+  capability: string | null;
+  priority: number;
+  status: TaskStatus;
+  assigner: string;
+  target: string;
+  deadline: number | null;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  lease_expires_at: number | null;
+  lease_seconds: number | null;
+  idempotency_key: string | null;
+  created_at: number;
+  updated_at: number;
+  claimed_at: number | null;
+  completed_at: number | null;
+}
+
+const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+function fromRaw(raw: RawTask): TaskRecord {
+  return {
+    seq: raw.seq,
+    id: raw.id,
+    kind: raw.kind,
+    task: raw.task,
+    payload: parseJson(raw.payload),
+    capability: raw.capability,
+    priority: raw.priority,
+    status: raw.status,
+    assigner: raw.assigner,
+    target: raw.target,
+    deadline: raw.deadline,
+    result: parseJson(raw.result),
+    error: raw.error,
+    attempts: raw.attempts,
+    leaseExpiresAt: raw.lease_expires_at,
+    leaseSeconds: raw.lease_seconds,
+    idempotencyKey: raw.idempotency_key,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+    claimedAt: raw.claimed_at,
+    completedAt: raw.completed_at,
+  };
+}
+
+const inList = (statuses: readonly string[]) => statuses.map((s) => `'${s}'`).join(', ');
+
+export type TaskStore = ReturnType<typeof createTaskStore>;
+
+export function createTaskStore(db: Db) {
+  const q = {
+    insert: db.prepare<unknown[], RawTask>(
+      `INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
+         idempotency_key, created_at, updated_at)
+       VALUES (@id, @kind, @task, @payload, @capability, @priority, 'assigned', @assigner, @target, @deadline,
+         @idempotencyKey, @createdAt, @createdAt)
+       RETURNING *`,
+    ),
+    get: db.prepare<[string], RawTask>('SELECT * FROM tasks WHERE id = ?'),
+    byIdempotencyKey: db.prepare<[string, string], RawTask>(
+      'SELECT * FROM tasks WHERE assigner = ? AND idempotency_key = ?',
+    ),
+    pending: db.prepare<[string, number], RawTask>(
+      `SELECT * FROM tasks WHERE target = ? AND status = 'assigned' ORDER BY priority DESC, seq ASC LIMIT ?`,
+    ),
+    openByTarget: db.prepare<[string], RawTask>(
+      `SELECT * FROM tasks WHERE target = ? AND status IN ('assigned', 'claimed', 'in_progress') ORDER BY seq`,
+    ),
+    countByStatus: db.prepare<[], { status: TaskStatus; n: number }>(
+      'SELECT status, count(*) AS n FROM tasks GROUP BY status',
+    ),
+  };
+  // Statements built from a shape (which columns, which statuses) are prepared once per shape.
+  const shaped = new Map<string, ReturnType<Db['prepare']>>();
+  const prepareShaped = (sql: string) => {
+    let stmt = shaped.get(sql);
+    if (!stmt) shaped.set(sql, (stmt = db.prepare(sql)));
+    return stmt;
+  };
+
+  return {
+    insert(task: NewTask): TaskRecord {
+      const raw = q.insert.get({
+        ...task,
+        payload: toJson(task.payload),
+      }) as RawTask;
+      return fromRaw(raw);
+    },
+
+    get(id: string): TaskRecord | undefined {
+      const raw = q.get.get(id);
+      return raw && fromRaw(raw);
+    },
+
+    findByIdempotencyKey(assigner: string, key: string): TaskRecord | undefined {
+      const raw = q.byIdempotencyKey.get(assigner, key);
+      return raw && fromRaw(raw);
+    },
+
+    /**
+     * The guarded state change: moves the task to `to` only if its status is one of `from`, setting `patch`.
+     * Returns the updated task, or `undefined` when no row matched (unknown id or a forbidden status).
+     */
+    transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TaskPatch, now: number) {
+      const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined);
+      const sets = keys.map((k) => `${COLUMNS[k]} = @${k}`);
+      const sql = `UPDATE tasks SET status = @to, updated_at = @now${sets.map((s) => `, ${s}`).join('')}
+        WHERE id = @id AND status IN (${inList(from)}) RETURNING *`;
+      const params: Record<string, unknown> = { id, to, now };
+      for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
+      const raw = prepareShaped(sql).get(params) as RawTask | undefined;
+      return raw && fromRaw(raw);
+    },
+
+    /** Newest first; pass the last row's `seq` as `beforeSeq` for the next page. */
+    list(query: TaskQuery): TaskRecord[] {
+      const where: string[] = [];
+      const params: Record<string, unknown> = { limit: query.limit };
+      if (query.agent !== undefined) {
+        params.agent = query.agent;
+        where.push(query.role ? `${query.role} = @agent` : '(assigner = @agent OR target = @agent)');
+      }
+      if (query.status !== undefined) {
+        params.status = query.status;
+        where.push('status = @status');
+      }
+      if (query.beforeSeq !== undefined) {
+        params.beforeSeq = query.beforeSeq;
+        where.push('seq < @beforeSeq');
+      }
+      const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY seq DESC LIMIT @limit`;
+      return (prepareShaped(sql).all(params) as RawTask[]).map(fromRaw);
+    },
+
+    /** The agent's `assigned` tasks, urgent first, then oldest first. */
+    pending(target: string, limit: number): TaskRecord[] {
+      return q.pending.all(target, limit).map(fromRaw);
+    },
+
+    openByTarget(target: string): TaskRecord[] {
+      return q.openByTarget.all(target).map(fromRaw);
+    },
+
+    countByStatus(): Partial<Record<TaskStatus, number>> {
+      return Object.fromEntries(q.countByStatus.all().map((r) => [r.status, r.n]));
+    },
+  };
+}

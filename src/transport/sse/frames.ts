@@ -1,0 +1,26 @@
+import type { HubEvent } from '../../domain/types.js';
+
+/**
+ * The SSE frame of an event: `id`, `event` and one `data` line holding `{"id","type","at",...data}`. The event's
+ * own fields were serialised once when it was recorded; here they are only spliced in.
+ */
+export function eventFrame(event: HubEvent): string {
+  const head = `{"id":${event.id},"type":${JSON.stringify(event.type)},"at":"${new Date(event.at).toISOString()}"`;
+  const rest = event.data.length > 2 ? `,${event.data.slice(1)}` : '}';
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${head}${rest}\n\n`;
+}
+
+/** The first frame of every stream; it carries no `id` so that it never moves the client's Last-Event-ID. */
+export function readyFrame(agent: string, lastEventId: number): string {
+  return `event: ready\ndata: ${JSON.stringify({ type: 'ready', agent, lastEventId })}\n\n`;
+}
+
+/**
+ * Sent instead of a replay the hub can no longer give. Its `id` is the newest event id, so that a client that
+ * reconnects after it resumes from there instead of being reset again.
+ */
+export function resetFrame(lastEventId: number): string {
+  return `id: ${lastEventId}\nevent: reset\ndata: ${JSON.stringify({ type: 'reset', lastEventId })}\n\n`;
+}
+
+export const PING_FRAME = ': ping\n\n';

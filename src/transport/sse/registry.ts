@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import { HubError } from '../../domain/errors.js';
+import type { HubEvent } from '../../domain/types.js';
+import type { AgentSignal, EventBus } from '../../hub/event-bus.js';
+import type { Presence } from '../../hub/presence.js';
+import type { EventStore } from '../../store/events.js';
+import { eventFrame, PING_FRAME, readyFrame, resetFrame } from './frames.js';
+import { StreamSession, type CloseReason, type StreamSink, type Subscriber } from './session.js';
+
+export interface StreamRegistryOptions {
+  /** Open streams one agent (or one admin name) may hold. */
+  maxStreamsPerSubscriber: number;
+  /** Interval of the `: ping` comment on a stream with nothing else to say, ms. */
+  heartbeatMs: number;
+  /** Bytes a stream may have buffered before it is dropped. */
+  maxBufferedBytes: number;
+  /** Live events held per stream while its replay is written. Default 10,000. */
+  maxQueuedEvents?: number;
+  /** Events read from the store per replay page. Default 500. */
+  replayPageSize?: number;
+}
+
+interface Deps {
+  bus: EventBus;
+  presence: Presence;
+  events: Pick<EventStore, 'listForAgent' | 'listAll' | 'lastId' | 'prunedThrough'>;
+  logger: Logger;
+}
+
+/**
+ * All open SSE streams: per-subscriber limits, fan-out of committed events, replay after `Last-Event-ID`, and one
+ * heartbeat timer for every stream. `close()` ends every stream and clears the timer; it is safe to call twice.
+ */
+export function createStreamRegistry({ bus, presence, events, logger }: Deps, options: StreamRegistryOptions) {
+  const limits = { maxBufferedBytes: options.maxBufferedBytes, maxQueuedEvents: options.maxQueuedEvents ?? 10_000 };
+  const pageSize = options.replayPageSize ?? 500;
+  const bySubscriber = new Map<string, Set<StreamSession>>();
+  const admins = new Set<StreamSession>();
+  let open = 0;
+  let closed = false;
+
+  const key = (s: Subscriber) => `${s.admin ? 'admin' : 'agent'}:${s.name}`;
+
+  const onSessionClosed = (session: StreamSession, reason: CloseReason) => {
+    const set = bySubscriber.get(key(session.subscriber));
+    if (!set?.delete(session)) return;
+    if (set.size === 0) bySubscriber.delete(key(session.subscriber));
+    open -= 1;
+    if (session.subscriber.admin) admins.delete(session);
+    else presence.closed(session.subscriber.name);
+    if (reason !== 'client' && reason !== 'shutdown') {
+      logger.info({ subscriber: session.subscriber.name, reason }, 'stream closed by the hub');
+    }
+  };
+
+  const fanOut = (event: HubEvent) => {
+    const frame = eventFrame(event);
+    for (const session of admins) session.deliver(event, frame);
+    for (const agent of event.recipients) {
+      const set = bySubscriber.get(`agent:${agent}`);
+      if (set) for (const session of set) session.deliver(event, frame);
+    }
+  };
+
+  const closeAgent = (agent: string, reason: CloseReason) => {
+    for (const session of [...(bySubscriber.get(`agent:${agent}`) ?? [])]) session.close(reason);
+  };
+
+  const onSignal = (signal: AgentSignal) =>
+    closeAgent(signal.agent, signal.type === 'agent.removed' ? 'agent_removed' : 'token_rotated');
+
+  const replayPages = async (session: StreamSession) => {
+    const { name, admin } = session.subscriber;
+    for (;;) {
+      const page = admin ? events.listAll(session.cursor, pageSize) : events.listForAgent(name, session.cursor, pageSize);
+      session.replay(page);
+      if (page.length < pageSize || session.closed) return;
+      // Let the socket take what was written before reading more, so a long replay never sits in memory.
+      if (session.isBackedUp()) await session.drained();
+    }
+  };
+
+  const heartbeat = setInterval(() => {
+    const due = Date.now() - options.heartbeatMs / 2;
+    for (const set of bySubscriber.values()) {
+      for (const session of set) if (session.lastWriteAt <= due) session.write(PING_FRAME);
+    }
+  }, options.heartbeatMs);
+
+  const unsubscribe = bus.subscribe(fanOut);
+  const unsignal = bus.onAgentSignal(onSignal);
+
+  return {
+    /**
+     * Opens a stream: writes `ready`, then the subscriber's events after `lastEventId` (or `reset` when those
+     * are no longer kept), then live events. Without `lastEventId` the stream starts at the newest event.
+     * @throws HubError `too_many_streams` over the per-subscriber limit, `shutting_down` after `close()`.
+     */
+    async open(subscriber: Subscriber, sink: StreamSink, lastEventId?: number): Promise<StreamSession> {
+      if (closed) throw new HubError('shutting_down', 'The hub is shutting down.');
+      const set = bySubscriber.get(key(subscriber)) ?? new Set<StreamSession>();
+      if (set.size >= options.maxStreamsPerSubscriber) {
+        throw new HubError(
+          'too_many_streams',
+          `"${subscriber.name}" already has ${set.size} open streams, the most allowed; close one first.`,
+          { retryAfterSeconds: 5 },
+        );
+      }
+      const session = new StreamSession(subscriber, sink, limits, onSessionClosed);
+      bySubscriber.set(key(subscriber), set.add(session));
+      open += 1;
+      if (subscriber.admin) admins.add(session);
+      else presence.opened(subscriber.name);
+
+      const newest = events.lastId();
+      const resumable = lastEventId !== undefined && lastEventId >= events.prunedThrough() && lastEventId <= newest;
+      session.cursor = resumable ? lastEventId : newest;
+      session.write(readyFrame(subscriber.name, session.cursor));
+      if (resumable) await replayPages(session);
+      else if (lastEventId !== undefined) session.write(resetFrame(newest));
+      session.goLive();
+      return session;
+    },
+
+    /** Open streams of one agent. */
+    streamCount(agent: string): number {
+      return bySubscriber.get(`agent:${agent}`)?.size ?? 0;
+    },
+
+    /** Open streams in all. */
+    size(): number {
+      return open;
+    },
+
+    close(): void {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsignal();
+      unsubscribe();
+      for (const set of [...bySubscriber.values()]) for (const session of [...set]) session.close('shutdown');
+    },
+  };
+}
+
+export type StreamRegistry = ReturnType<typeof createStreamRegistry>;
