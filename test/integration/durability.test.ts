@@ -10,7 +10,7 @@ afterEach(async () => {
   await killChildHubs();
   await Promise.all(hubs.splice(0).map((h) => h.stop()));
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+}, 40_000);
 
 const dataDir = () => {
   const dir = makeDataDir();
@@ -54,7 +54,7 @@ it('a restart on the same data dir keeps every task, status and event, and ids g
   expect(event.id).toBe(lastId + 1);
   const listed = (await as(second, boss.token).get('/api/tasks?role=assigner')).body.tasks.map((t: any) => t.id);
   expect(listed).toEqual([next.id, ...[...ids].reverse()]);
-});
+}, 40_000);
 
 it('kill -9 in the middle of concurrent task creation loses no task whose creation was answered', async () => {
   const dir = dataDir();
@@ -89,7 +89,7 @@ it('kill -9 in the middle of concurrent task creation loses no task whose creati
   expect(missing).toEqual([]);
   const stats = (await as(after, after.adminToken).get('/api/stats')).body;
   expect(stats.tasks.assigned).toBeGreaterThanOrEqual(answered.length);
-});
+}, 40_000);
 
 it('an rpc waiting in one process is answered when another process on the same data dir completes its task', async () => {
   const dir = dataDir();
@@ -111,4 +111,4 @@ it('an rpc waiting in one process is answered when another process on the same d
   expect(res.body).toEqual({ taskId: task.id, status: 'completed', result: 'from B' });
   expect(a.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
   expect((await b.kill('SIGTERM')).code).toBe(0);
-});
+}, 40_000);

@@ -73,4 +73,4 @@ it('after many RPCs with every ending, the waiter map, its timers and the proces
   expect((await admin.get('/api/stats')).body.tasks.assigned).toBe(2 * perEnding);
   expect(hub.hub.sweeper.armedFor()).toBeUndefined();
   await expect.poll(timeouts, { timeout: 10_000 }).toBeLessThanOrEqual(timersBefore);
-});
+}, 60_000);

@@ -99,7 +99,7 @@ describe('POST /api/tasks/rpc', () => {
     expect(stream.events().filter((x) => x.type === 'task.cancelled')).toHaveLength(1);
     stream.close();
     expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
-  });
+  }, 40_000);
 
   it('frees the waiter at once when the caller goes away, and leaves the task to be done', async () => {
     const gone = new AbortController();

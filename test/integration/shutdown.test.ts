@@ -13,7 +13,7 @@ afterEach(async () => {
   await restarted?.stop();
   restarted = undefined;
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+}, 40_000);
 
 const rpcCall = (url: string, token: string, body: object) =>
   fetch(`${url}/api/tasks/rpc`, {
@@ -54,7 +54,7 @@ it('SIGTERM answers waiting RPCs 503 shutting_down, ends streams, closes the dat
     ['waiting 1', 'rpc', 'assigned'],
     ['waiting 2', 'rpc', 'assigned'],
   ]);
-});
+}, 40_000);
 
 it('stop() answers waiting RPCs, refuses new requests and is safe to call twice', async () => {
   const hub = await startTestHub({ TASKHUB_RPC_POLL_MS: '50' });
@@ -69,4 +69,4 @@ it('stop() answers waiting RPCs, refuses new requests and is safe to call twice'
   await hub.stop();
   expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
   expect(hub.hub.sweeper.armedFor()).toBeUndefined();
-});
+}, 40_000);
