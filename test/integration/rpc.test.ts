@@ -137,6 +137,10 @@ describe('POST /api/tasks/rpc', () => {
     expect(task.assigner).toBe('admin');
     await worker.post(`/api/tasks/${task.id}/complete`, {});
     expect((await answer).body).toEqual({ taskId: task.id, status: 'completed', result: null });
+    // Counted as a request, but kept out of the latency histogram: its time is the agent's.
+    const metrics = (await call(hub, undefined, 'GET', '/metrics')).body as string;
+    expect(metrics).toContain('taskhub_http_requests_total{method="POST",route="/api/tasks/rpc",status="200"} 1');
+    expect(metrics).not.toMatch(/taskhub_http_request_duration_seconds_count\{[^}]*route="\/api\/tasks\/rpc"/);
   });
 });
 
