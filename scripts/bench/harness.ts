@@ -1,0 +1,128 @@
+/**
+ * Runs every measurement in order, each against a fresh hub (or baseline server) in a child process and with
+ * its load generator in a child process of its own, and gathers the figures. The hub runs with
+ * `TASKHUB_RATE_LIMIT=0` and `TASKHUB_BROADCAST_LIMIT=0` so that the limits do not cap the throughput runs.
+ */
+import type { Latency } from './stats.js';
+import { describeMachine, type Machine } from './machine.js';
+import { runLoad, startHub, startServer, statusOf, type Child, type HubChild } from './processes.js';
+import type { RpcThroughput, AssignThroughput } from './load/throughput.js';
+import type { StreamsResult } from './load/streams.js';
+import type { EmailResult } from './load/email.js';
+import type { BenchSizes } from './sizes.js';
+
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  sizes: BenchSizes;
+  /** Measurements to run (default: all). */
+  only?: readonly Scenario[];
+  /** Node options for the hub processes, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']`. */
+  hubNodeArgs?: string[];
+  log?: (line: string) => void;
+}
+
+export interface BenchResults {
+  machine: Machine;
+  startedAt: string;
+  seconds: number;
+  sizes: BenchSizes;
+  hubEnv: Record<string, string>;
+  floor?: Latency;
+  rpcRoundtrip?: Latency & { p50OverFloor: number };
+  rpcThroughput?: RpcThroughput;
+  assign?: AssignThroughput;
+  streams?: { hub: StreamsResult & { broadcastPending?: string }; trivial: StreamsResult };
+  email?: EmailResult | { pending: string };
+}
+
+/** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
+export const HUB_ENV = { TASKHUB_RATE_LIMIT: '0', TASKHUB_BROADCAST_LIMIT: '0' };
+
+async function withChild<C extends Child, T>(start: () => Promise<C>, use: (child: C) => Promise<T>): Promise<T> {
+  const child = await start();
+  try {
+    return await use(child);
+  } finally {
+    await child.stop();
+  }
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const { sizes: s } = options;
+  const log = options.log ?? (() => {});
+  const wanted = (name: Scenario) => !options.only || options.only.includes(name);
+  const hub = (env: Record<string, string> = {}) => () => startHub({ ...HUB_ENV, ...env }, options.hubNodeArgs);
+  const throughputLimit = s.warmupMs + s.durationMs + 90_000;
+  const started = Date.now();
+  const results: BenchResults = {
+    machine: describeMachine(),
+    startedAt: new Date(started).toISOString(),
+    seconds: 0,
+    sizes: s,
+    hubEnv: { LOG_LEVEL: 'warn', ...HUB_ENV },
+  };
+
+  if (wanted('roundtrip')) {
+    const roundtrip = { calls: s.roundtripCalls, warmup: s.warmupCalls };
+    log('floor: trivial echo server, sequential round trips');
+    const floor = await withChild(() => startServer('echo-server'), (c) =>
+      runLoad<Latency>({ scenario: 'floor', params: { url: c.url, ...roundtrip } }, 120_000),
+    );
+    results.floor = floor;
+    log('rpc round trip: one caller, one echo agent');
+    const rpc = await withChild(hub(), (h) =>
+      runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: h.url, adminToken: h.adminToken, ...roundtrip } }, 120_000),
+    );
+    results.rpcRoundtrip = { ...rpc, p50OverFloor: Math.round((rpc.p50Ms / floor.p50Ms) * 100) / 100 };
+  }
+  if (wanted('rpcThroughput')) {
+    log(`rpc throughput: ${s.rpcCallers} callers, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
+    results.rpcThroughput = await withChild(hub(), (h) =>
+      runLoad<RpcThroughput>(
+        { scenario: 'rpcThroughput', params: { url: h.url, adminToken: h.adminToken, clients: s.rpcCallers, agents: s.rpcAgents, durationMs: s.durationMs, warmupMs: s.warmupMs } },
+        throughputLimit,
+      ),
+    );
+  }
+  if (wanted('assign')) {
+    log(`assignment: ${s.creators} creators, ${s.listeners} listening agents, ${s.durationMs / 1000} s`);
+    results.assign = await withChild(hub(), (h) =>
+      runLoad<AssignThroughput>(
+        { scenario: 'assignThroughput', params: { url: h.url, adminToken: h.adminToken, clients: s.creators, agents: s.listeners, durationMs: s.durationMs, warmupMs: s.warmupMs } },
+        throughputLimit,
+      ),
+    );
+  }
+  if (wanted('streams')) results.streams = await measureStreams(options, hub(), log);
+  if (wanted('email')) results.email = await measureEmail(options, log);
+  results.seconds = Math.round((Date.now() - started) / 1000);
+  return results;
+}
+
+async function measureStreams(options: BenchOptions, hub: () => Promise<HubChild>, log: (line: string) => void) {
+  const s = options.sizes;
+  const params = { agents: s.streamAgents, streamsPerAgent: s.streamsPerAgent, broadcasts: s.broadcasts };
+  log(`streams: ${s.streamAgents * s.streamsPerAgent} streams from ${s.streamAgents} agents, trivial SSE server`);
+  const trivial = await withChild(() => startServer('trivial-sse'), (c) =>
+    runLoad<StreamsResult>({ scenario: 'streams', params: { ...params, url: c.url, pid: c.pid, mode: 'trivial' } }, 180_000),
+  );
+  log('streams: taskhub');
+  const measured = await withChild(hub, async (h) => {
+    const adminToken = h.adminToken;
+    // Messages (and so broadcasts) arrive with their own branch: without the route only memory is measured.
+    const hasMessages = (await statusOf(`${h.url}/api/messages`, { method: 'POST', token: adminToken, body: '{}' })) !== 404;
+    const value = await runLoad<StreamsResult>(
+      { scenario: 'streams', params: { ...params, broadcasts: hasMessages ? params.broadcasts : 0, url: h.url, pid: h.pid, mode: 'hub', adminToken } },
+      180_000,
+    );
+    return hasMessages ? value : { ...value, broadcastPending: 'POST /api/messages is not on this branch yet' };
+  });
+  return { hub: measured, trivial };
+}
+
+async function measureEmail(options: BenchOptions, log: (line: string) => void): Promise<EmailResult | { pending: string }> {
+  log(`email: ${options.sizes.emailTasks} tasks to an offline agent, answered by mail`);
+  return { pending: 'email is not on this branch yet' };
+}

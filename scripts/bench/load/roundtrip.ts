@@ -1,0 +1,75 @@
+/**
+ * Sequential round trips: the floor (a trivial echo server) and the RPC round trip (one caller, one agent that
+ * completes each task as its `task.assigned` event arrives). Same client, same loop, same number of calls.
+ */
+import { summarize, type Latency } from '../stats.js';
+import { createJsonClient, openSse } from './http.js';
+import { createAgents } from './setup.js';
+
+export interface RoundtripParams {
+  url: string;
+  calls: number;
+  warmup: number;
+  /** Absent for the floor. */
+  adminToken?: string;
+}
+
+async function sequential(calls: number, warmup: number, once: (i: number) => Promise<void>): Promise<Latency> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmup + calls; i++) {
+    const started = performance.now();
+    await once(i);
+    if (i >= warmup) samples.push(performance.now() - started);
+  }
+  return summarize(samples);
+}
+
+export async function floor({ url, calls, warmup }: RoundtripParams): Promise<Latency> {
+  const client = createJsonClient(url, 1);
+  try {
+    return await sequential(calls, warmup, async (i) => {
+      const answer = await client.post('/echo', undefined, { i });
+      if (answer.body?.i !== i) throw new Error(`echo answered ${JSON.stringify(answer.body)}`);
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** An agent that completes each task it is given with its payload as the result. */
+export function startEchoWorker(url: string, token: string, client = createJsonClient(url, 16)) {
+  const stream = openSse(`${url}/api/events`, token, (event) => {
+    if (event.type !== 'task.assigned') return;
+    const { task } = JSON.parse(event.data) as { task: { id: string; payload: unknown } };
+    client.postOk(`/api/tasks/${task.id}/complete`, token, { result: task.payload }).catch((error: unknown) => {
+      process.stderr.write(`echo worker: ${String(error)}\n`);
+    });
+  });
+  return {
+    opened: stream.opened,
+    close() {
+      stream.close();
+      client.close();
+    },
+  };
+}
+
+export async function rpcRoundtrip({ url, calls, warmup, adminToken }: RoundtripParams): Promise<Latency> {
+  const client = createJsonClient(url, 1);
+  const tokens = await createAgents(client, adminToken!, ['caller']);
+  const workerToken = (await createAgents(client, adminToken!, ['worker'], { capabilities: ['echo'] })).get('worker')!;
+  const worker = startEchoWorker(url, workerToken);
+  try {
+    await worker.opened;
+    const caller = tokens.get('caller')!;
+    return await sequential(calls, warmup, async (i) => {
+      const answer = await client.post('/api/tasks/rpc', caller, { capability: 'echo', task: 'echo', payload: { i } });
+      if (answer.body?.status !== 'completed' || answer.body.result?.i !== i) {
+        throw new Error(`rpc answered ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    });
+  } finally {
+    worker.close();
+    client.close();
+  }
+}

@@ -1,0 +1,118 @@
+/** Turns the figures into `bench/results.json` and a table a person can read (`bench/results.md`). */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BenchResults } from './harness.js';
+
+/** The issue's targets on a 2-core machine. */
+export const TARGETS = {
+  rpcP50OverFloor: 4,
+  rpcPerS: 3000,
+  tasksPerS: 5000,
+  pushP99Ms: 20,
+  bytesPerStream: 20 * 1024,
+  broadcastOverTrivial: 1.5,
+};
+
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : `${n.toFixed(2)} ms`);
+const num = (n: number) => n.toLocaleString('en-US');
+const kib = (bytes: number | null) => (bytes === null ? '–' : `${(bytes / 1024).toFixed(1)} KiB`);
+const met = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'yes' : '**no**');
+
+type Row = [what: string, taskhub: string, baseline: string, target: string, met: string];
+
+function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  const floor = r.floor ? `floor ${ms(r.floor.p50Ms)} / ${ms(r.floor.p99Ms)}` : '–';
+  if (r.floor) {
+    out.push([`Floor: trivial echo server round trip p50 / p99 (${num(r.floor.count)} sequential)`, '–', floor, '–', '']);
+  }
+  if (r.rpcRoundtrip) {
+    const rt = r.rpcRoundtrip;
+    out.push([
+      `RPC round trip p50 / p99 (${num(rt.count)} sequential)`,
+      `${ms(rt.p50Ms)} / ${ms(rt.p99Ms)} (p50 = ${rt.p50OverFloor}× floor)`,
+      floor,
+      `p50 ≤ ${TARGETS.rpcP50OverFloor}× floor`,
+      met(rt.p50OverFloor <= TARGETS.rpcP50OverFloor),
+    ]);
+  }
+  if (r.rpcThroughput) {
+    const t = r.rpcThroughput;
+    out.push([
+      `RPC throughput (${r.sizes.rpcCallers} callers, ${r.sizes.rpcAgents} agents, ${r.sizes.durationMs / 1000} s)`,
+      `${num(t.callsPerS)} calls/s, p50 ${ms(t.p50Ms)}, p99 ${ms(t.p99Ms)}${t.errors ? `, ${t.errors} errors` : ''}`,
+      floor,
+      `≥ ${num(TARGETS.rpcPerS)} calls/s`,
+      met(t.callsPerS >= TARGETS.rpcPerS && t.errors === 0),
+    ]);
+  }
+  if (r.assign) {
+    const a = r.assign;
+    const once = a.missing === 0 && a.duplicates === 0 && a.errors === 0;
+    out.push([
+      `Assignment (${r.sizes.creators} creators, ${r.sizes.listeners} listening agents, ${r.sizes.durationMs / 1000} s)`,
+      `${num(a.tasksPerS)} tasks/s, push p50 ${ms(a.push.p50Ms)}, p99 ${ms(a.push.p99Ms)}; ` +
+        `${num(a.delivered)}/${num(a.created)} delivered, ${a.duplicates} twice, ${a.missing} missing`,
+      floor,
+      `≥ ${num(TARGETS.tasksPerS)} tasks/s, p99 ≤ ${TARGETS.pushP99Ms} ms, exactly once`,
+      met(a.tasksPerS >= TARGETS.tasksPerS && a.push.p99Ms <= TARGETS.pushP99Ms && once),
+    ]);
+  }
+  if (r.streams) {
+    const { hub, trivial } = r.streams;
+    out.push([
+      `Memory per open stream (${num(hub.streams)} streams, ${num(r.sizes.streamAgents)} agents; RSS growth ÷ streams)`,
+      kib(hub.bytesPerStream),
+      `trivial SSE server ${kib(trivial.bytesPerStream)}`,
+      `≤ ${TARGETS.bytesPerStream / 1024} KiB`,
+      met(hub.bytesPerStream === null ? undefined : hub.bytesPerStream <= TARGETS.bytesPerStream),
+    ]);
+    const ratio = hub.broadcastMs.length ? hub.broadcastMedianMs / trivial.broadcastMedianMs : undefined;
+    out.push([
+      `Broadcast to every stream, time to the last delivery (median of ${hub.broadcastMs.length || r.sizes.broadcasts})`,
+      hub.broadcastPending ? `pending: ${hub.broadcastPending}` : `${ms(hub.broadcastMedianMs)} (${ratio?.toFixed(2)}× trivial)`,
+      `trivial SSE server ${ms(trivial.broadcastMedianMs)}`,
+      `≤ ${TARGETS.broadcastOverTrivial}× trivial`,
+      met(ratio === undefined ? undefined : ratio <= TARGETS.broadcastOverTrivial),
+    ]);
+  }
+  if (r.email) {
+    const e = r.email;
+    out.push([
+      `Email path: task → mail → emailed reply → completed (p50 over ${r.sizes.emailTasks})`,
+      'pending' in e ? `pending: ${e.pending}` : `p50 ${ms(e.p50Ms)}, p99 ${ms(e.p99Ms)}`,
+      floor,
+      '–',
+      '',
+    ]);
+  }
+  return out;
+}
+
+/** The markdown table with the machine it ran on. */
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines = [
+    `Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC in ${r.seconds} s on ${m.cpu}, ${m.cores} cores, ` +
+      `${m.memoryGiB} GiB, Node ${m.node} (${m.platform}); load average ${m.loadAverage} at the start (shared machine).`,
+    `Hub started as \`npm start\` does (\`node --import tsx src/main.ts\`) with ` +
+      `${Object.entries(r.hubEnv).map(([k, v]) => `\`${k}=${v}\``).join(', ')} (rate limits off for the throughput runs); ` +
+      'every load generator in a process of its own, loopback only. Baselines were measured in the same run: ' +
+      'the floor is a trivial `node:http` echo server through the same client, sequential keep-alive round trips (p50 / p99).',
+    '',
+    '| measurement | taskhub | baseline (same run) | target | met |',
+    '|---|---|---|---|---|',
+    ...rows(r).map((row) => `| ${row.join(' | ')} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function writeResults(dir: string, results: BenchResults): { json: string; md: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, 'results.json');
+  const md = path.join(dir, 'results.md');
+  fs.writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(md, renderMarkdown(results));
+  return { json, md };
+}

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: measures taskhub on this machine and writes `bench/results.json` and `bench/results.md`.
+ *
+ *   npm run bench [-- --only roundtrip,streams] [--smoke] [--out DIR] [--cpu-prof-dir DIR]
+ *
+ * `--smoke` runs every measurement at tiny sizes (seconds, not minutes); `--cpu-prof-dir` puts every hub under
+ * `node --cpu-prof` and leaves its `.cpuprofile` there.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runBench, SCENARIOS, type Scenario } from './harness.js';
+import { REPO_ROOT } from './processes.js';
+import { renderMarkdown, writeResults } from './report.js';
+import { FULL, SMOKE } from './sizes.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(REPO_ROOT, 'bench') },
+    'cpu-prof-dir': { type: 'string' },
+  },
+});
+
+const only = values.only?.split(',').map((name) => {
+  if (!SCENARIOS.includes(name as Scenario)) throw new Error(`--only: unknown measurement ${name} (${SCENARIOS.join(', ')})`);
+  return name as Scenario;
+});
+const profileDir = values['cpu-prof-dir'];
+
+const results = await runBench({
+  sizes: values.smoke ? SMOKE : FULL,
+  only,
+  hubNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [],
+  log: (line) => process.stdout.write(`[bench] ${line}\n`),
+});
+const written = writeResults(values.out, results);
+process.stdout.write(`\n${renderMarkdown(results)}\nwrote ${written.json} and ${written.md}\n`);
