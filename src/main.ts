@@ -33,7 +33,9 @@ const DRAIN_MS = 2000;
 export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
-  const store = createStore(path.join(config.dataDir, 'taskhub.db'));
+  const store = createStore(path.join(config.dataDir, 'taskhub.db'), {
+    onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
+  });
   const hub = createHub(store, {
     secret,
     leaseSeconds: config.leaseSeconds,
@@ -47,7 +49,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const streams = createStreamRegistry(
-    { bus: hub.bus, presence: hub.presence, events: store.events, logger },
+    { bus: hub.bus, presence: hub.presence, events: store.events, logger, settled: store.settled },
     {
       maxStreamsPerSubscriber: config.maxStreams,
       heartbeatMs: config.heartbeatMs,

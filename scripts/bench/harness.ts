@@ -81,7 +81,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     log(`rpc throughput: ${s.rpcCallers} callers, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
     results.rpcThroughput = await withChild(hub(), (h) =>
       runLoad<RpcThroughput>(
-        { scenario: 'rpcThroughput', params: { url: h.url, adminToken: h.adminToken, clients: s.rpcCallers, agents: s.rpcAgents, durationMs: s.durationMs, warmupMs: s.warmupMs } },
+        { scenario: 'rpcThroughput', params: { url: h.url, pid: h.pid, adminToken: h.adminToken, clients: s.rpcCallers, agents: s.rpcAgents, durationMs: s.durationMs, warmupMs: s.warmupMs } },
         throughputLimit,
       ),
     );
@@ -90,7 +90,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     log(`assignment: ${s.creators} creators, ${s.listeners} listening agents, ${s.durationMs / 1000} s`);
     results.assign = await withChild(hub(), (h) =>
       runLoad<AssignThroughput>(
-        { scenario: 'assignThroughput', params: { url: h.url, adminToken: h.adminToken, clients: s.creators, agents: s.listeners, durationMs: s.durationMs, warmupMs: s.warmupMs } },
+        { scenario: 'assignThroughput', params: { url: h.url, pid: h.pid, adminToken: h.adminToken, clients: s.creators, agents: s.listeners, durationMs: s.durationMs, warmupMs: s.warmupMs } },
         throughputLimit,
       ),
     );

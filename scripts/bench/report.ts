@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchResults } from './harness.js';
+import type { CpuUse } from './load/throughput.js';
 
 /** The issue's targets on a 2-core machine. */
 export const TARGETS = {
@@ -17,6 +18,9 @@ const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–
 const num = (n: number) => n.toLocaleString('en-US');
 const kib = (bytes: number | null) => (bytes === null ? '–' : `${(bytes / 1024).toFixed(1)} KiB`);
 const met = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'yes' : '**no**');
+
+const cpu = (c: CpuUse) =>
+  c.hubCpuUsPerOp === null ? `load generator ${c.loadCores} cores` : `hub ${c.hubCpuUsPerOp} µs CPU each (${c.hubCores} cores busy), load generator ${c.loadCores} cores`;
 
 type Row = [what: string, taskhub: string, baseline: string, target: string, met: string];
 
@@ -40,7 +44,7 @@ function rows(r: BenchResults): Row[] {
     const t = r.rpcThroughput;
     out.push([
       `RPC throughput (${r.sizes.rpcCallers} callers, ${r.sizes.rpcAgents} agents, ${r.sizes.durationMs / 1000} s)`,
-      `${num(t.callsPerS)} calls/s, p50 ${ms(t.p50Ms)}, p99 ${ms(t.p99Ms)}${t.errors ? `, ${t.errors} errors` : ''}`,
+      `${num(t.callsPerS)} calls/s, p50 ${ms(t.p50Ms)}, p99 ${ms(t.p99Ms)}${t.errors ? `, ${t.errors} errors` : ''}; ${cpu(t.cpu)}`,
       floor,
       `≥ ${num(TARGETS.rpcPerS)} calls/s`,
       met(t.callsPerS >= TARGETS.rpcPerS && t.errors === 0),
@@ -52,7 +56,7 @@ function rows(r: BenchResults): Row[] {
     out.push([
       `Assignment (${r.sizes.creators} creators, ${r.sizes.listeners} listening agents, ${r.sizes.durationMs / 1000} s)`,
       `${num(a.tasksPerS)} tasks/s, push p50 ${ms(a.push.p50Ms)}, p99 ${ms(a.push.p99Ms)}; ` +
-        `${num(a.delivered)}/${num(a.created)} delivered, ${a.duplicates} twice, ${a.missing} missing`,
+        `${num(a.delivered)}/${num(a.created)} delivered, ${a.duplicates} twice, ${a.missing} missing; ${cpu(a.cpu)}`,
       floor,
       `≥ ${num(TARGETS.tasksPerS)} tasks/s, p99 ≤ ${TARGETS.pushP99Ms} ms, exactly once`,
       met(a.tasksPerS >= TARGETS.tasksPerS && a.push.p99Ms <= TARGETS.pushP99Ms && once),

@@ -6,6 +6,7 @@ import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub/index.js';
 import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
+import { batchChanges, holdUntilCommitted } from './commit-gate.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
@@ -45,8 +46,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(refuseWhileStopping);
   app.use(metrics.middleware);
+  app.use(holdUntilCommitted(hub.store));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  app.use(batchChanges(hub.store));
   app.use(opsRoutes(hub, metrics.registry, deps.stats));
   app.use('/api', authenticate(hub));
   app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams), ...(deps.apiRouters ?? []));

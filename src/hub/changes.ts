@@ -12,7 +12,8 @@ export type DeliveryPlanner = (event: HubEvent) => void;
 /**
  * Records state changes with their events. `run` executes a change in one transaction; every `emit` inside it
  * appends an event row (and whatever the planners add) in that same transaction. The events are published on
- * the bus only once the outermost transaction has committed, so no listener ever sees a change that rolled back.
+ * the bus only once the outermost transaction has committed (with group commit: once its batch has), so no
+ * listener ever sees a change that rolled back.
  */
 export function createChangeRecorder(store: Store, bus: EventBus) {
   const planners: DeliveryPlanner[] = [];
@@ -37,10 +38,13 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
       } finally {
         depth -= 1;
       }
-      if (depth === 0) {
-        const committed = pending;
+      if (depth === 0 && pending.length > 0) {
+        const written = pending;
         pending = [];
-        for (const event of committed) bus.publish(event);
+        // Under group commit the change is durable only when its batch commits: publish then, or never.
+        store.afterCommit((committed) => {
+          if (committed) for (const event of written) bus.publish(event);
+        });
       }
       return result;
     },

@@ -1,4 +1,5 @@
 import { createAgentStore } from './agents.js';
+import { createCommitBatch, type CommitListener } from './commit-batch.js';
 import { openDatabase, type Db } from './db.js';
 import { createEventStore } from './events.js';
 import { createTaskStore } from './tasks.js';
@@ -7,23 +8,38 @@ export type Store = ReturnType<typeof createStore>;
 
 /**
  * The SQLite store. Each operation is atomic on its own; `transaction` composes several into one, so a state
- * change and the events (and outbox rows) it produces commit together or not at all.
+ * change and the events (and outbox rows) it produces commit together or not at all. Inside `batched`, changes
+ * share a group commit at the end of the event-loop turn (see commit-batch.ts); `afterCommit` tells when.
  */
-export function createStore(file: string) {
+export function createStore(file: string, options: { onCommitError?: (error: unknown) => void } = {}) {
   const db: Db = openDatabase(file);
+  const batch = createCommitBatch(db, options.onCommitError);
   let closed = false;
   return {
     db,
     agents: createAgentStore(db),
     tasks: createTaskStore(db),
     events: createEventStore(db),
-    /** Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). */
+    /** Runs `fn` as one change: its own IMMEDIATE transaction, a savepoint when nested, or part of the batch. */
     transaction<T>(fn: () => T): T {
-      return db.transaction(fn).immediate();
+      return batch.run(fn);
+    },
+    /** Runs `fn` with group commit on for the changes it makes synchronously. */
+    batched: batch.batched,
+    /** True while batched changes wait for their commit. */
+    pending: batch.pending,
+    /** Calls `listener(committed)` once everything written so far is committed (at once when nothing waits). */
+    afterCommit(listener: CommitListener): void {
+      batch.afterCommit(listener);
+    },
+    /** Resolves once everything written so far is committed or rolled back (at once when nothing waits). */
+    settled(): Promise<void> {
+      return batch.pending() ? new Promise((resolve) => batch.afterCommit(() => resolve())) : Promise.resolve();
     },
     close(): void {
       if (closed) return;
       closed = true;
+      batch.flush();
       db.close();
     },
   };

@@ -1,4 +1,5 @@
 /** Setting up agents and timed loops for the load generators. */
+import { cpuMs } from '../processes.js';
 import type { JsonClient } from './http.js';
 
 /** Runs `fn` over `items` with at most `concurrency` at a time; rejects on the first failure. */
@@ -42,12 +43,33 @@ export async function timedLoops(
   warmupMs: number,
   durationMs: number,
   loop: (worker: number, inWindow: (started: number, ended: number) => boolean, stop: () => boolean) => Promise<void>,
-): Promise<{ windowStart: number; windowEnd: number }> {
+  serverPid?: number,
+): Promise<{ windowStart: number; windowEnd: number; serverCpuMs: number | null; loadCpuMs: number }> {
   const begin = performance.now();
   const windowStart = begin + warmupMs;
   const windowEnd = windowStart + durationMs;
   const inWindow = (started: number, ended: number) => started >= windowStart && ended <= windowEnd;
   const stop = () => performance.now() >= windowEnd;
-  await Promise.all(Array.from({ length: workers }, (_, w) => loop(w, inWindow, stop)));
-  return { windowStart, windowEnd };
+  // CPU used by the server and by this process during the measured window.
+  let serverAtStart: number | undefined;
+  let loadAtStart = 0;
+  let serverCpu: number | undefined;
+  let loadCpu = 0;
+  const marks = [
+    setTimeout(() => {
+      serverAtStart = serverPid === undefined ? undefined : cpuMs(serverPid);
+      loadAtStart = process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000;
+    }, warmupMs),
+    setTimeout(() => {
+      const server = serverPid === undefined ? undefined : cpuMs(serverPid);
+      if (server !== undefined && serverAtStart !== undefined) serverCpu = server - serverAtStart;
+      loadCpu = process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 - loadAtStart;
+    }, warmupMs + durationMs),
+  ];
+  try {
+    await Promise.all(Array.from({ length: workers }, (_, w) => loop(w, inWindow, stop)));
+  } finally {
+    for (const mark of marks) clearTimeout(mark);
+  }
+  return { windowStart, windowEnd, serverCpuMs: serverCpu ?? null, loadCpuMs: Math.round(loadCpu) };
 }

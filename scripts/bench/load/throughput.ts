@@ -16,11 +16,30 @@ export interface ThroughputParams {
   agents: number;
   durationMs: number;
   warmupMs: number;
+  /** The hub's pid, whose CPU time is read from /proc. */
+  pid?: number;
+}
+
+/** CPU the hub and the load generator used in the measured window, per operation (µs) and as cores busy. */
+export interface CpuUse {
+  hubCpuUsPerOp: number | null;
+  hubCores: number | null;
+  loadCores: number;
+}
+
+function cpuUse(ops: number, durationMs: number, window: { serverCpuMs: number | null; loadCpuMs: number }): CpuUse {
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  return {
+    hubCpuUsPerOp: window.serverCpuMs === null || ops === 0 ? null : Math.round((window.serverCpuMs * 1000) / ops),
+    hubCores: window.serverCpuMs === null ? null : round2(window.serverCpuMs / durationMs),
+    loadCores: round2(window.loadCpuMs / durationMs),
+  };
 }
 
 export interface RpcThroughput extends Latency {
   callsPerS: number;
   errors: number;
+  cpu: CpuUse;
 }
 
 export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput> {
@@ -30,10 +49,11 @@ export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput>
   const running = [...workers.values()].map((token) => startEchoWorker(p.url, token, createJsonClient(p.url, 8)));
   const samples: number[] = [];
   let errors = 0;
+  let window = { serverCpuMs: null as number | null, loadCpuMs: 0 };
   try {
     await Promise.all(running.map((w) => w.opened));
     const tokens = [...callers.values()];
-    await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
+    window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
       for (let i = 0; !stop(); i++) {
         const started = performance.now();
         const answer = await client.post('/api/tasks/rpc', tokens[w], { capability: 'echo', task: 'echo', payload: { w, i } });
@@ -42,12 +62,17 @@ export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput>
         if (!ok) errors += 1;
         else if (inWindow(started, ended)) samples.push(ended - started);
       }
-    });
+    }, p.pid);
   } finally {
     for (const w of running) w.close();
     client.close();
   }
-  return { ...summarize(samples), callsPerS: Math.round(samples.length / (p.durationMs / 1000)), errors };
+  return {
+    ...summarize(samples),
+    callsPerS: Math.round(samples.length / (p.durationMs / 1000)),
+    errors,
+    cpu: cpuUse(samples.length, p.durationMs, window),
+  };
 }
 
 export interface AssignThroughput {
@@ -58,6 +83,7 @@ export interface AssignThroughput {
   duplicates: number;
   missing: number;
   errors: number;
+  cpu: CpuUse;
 }
 
 /** How long to wait after the run for events still on their way before counting them missing (ms). */
@@ -84,7 +110,7 @@ export async function assignThroughput(p: ThroughputParams): Promise<AssignThrou
   const created = new Set<string>();
   let inWindow = 0;
   let errors = 0;
-  let window = { windowStart: 0, windowEnd: 0 };
+  let window = { windowStart: 0, windowEnd: 0, serverCpuMs: null as number | null, loadCpuMs: 0 };
   try {
     await Promise.all(streams.map((s) => s.opened));
     const targets = [...listeners.keys()];
@@ -101,7 +127,7 @@ export async function assignThroughput(p: ThroughputParams): Promise<AssignThrou
         created.add(k);
         if (counts(started, performance.now())) inWindow += 1;
       }
-    });
+    }, p.pid);
     const settleBy = performance.now() + SETTLE_MS;
     while ([...created].some((k) => !arrivals.has(k)) && performance.now() < settleBy) await sleep(50);
   } finally {
@@ -119,5 +145,6 @@ export async function assignThroughput(p: ThroughputParams): Promise<AssignThrou
     duplicates,
     missing,
     errors,
+    cpu: cpuUse(inWindow, p.durationMs, window),
   };
 }

@@ -25,13 +25,21 @@ interface Deps {
   presence: Presence;
   events: Pick<EventStore, 'listForAgent' | 'listAll' | 'lastId' | 'prunedThrough'>;
   logger: Logger;
+  /**
+   * Resolves once changes waiting for a group commit are committed. The stream reads the newest event id and
+   * replay pages only then: an event not committed yet must come through the bus, not be taken as already known.
+   * Default: resolved (every change commits at once).
+   */
+  settled?: () => Promise<void>;
 }
 
 /**
  * All open SSE streams: per-subscriber limits, fan-out of committed events, replay after `Last-Event-ID`, and one
  * heartbeat timer for every stream. `close()` ends every stream and clears the timer; it is safe to call twice.
  */
-export function createStreamRegistry({ bus, presence, events, logger }: Deps, options: StreamRegistryOptions) {
+export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions) {
+  const { bus, presence, events, logger } = deps;
+  const settled = deps.settled ?? (() => Promise.resolve());
   const limits = { maxBufferedBytes: options.maxBufferedBytes, maxQueuedEvents: options.maxQueuedEvents ?? 10_000 };
   const pageSize = options.replayPageSize ?? 500;
   const bySubscriber = new Map<string, Set<StreamSession>>();
@@ -72,6 +80,7 @@ export function createStreamRegistry({ bus, presence, events, logger }: Deps, op
   const replayPages = async (session: StreamSession) => {
     const { name, admin } = session.subscriber;
     for (;;) {
+      await settled();
       const page = admin ? events.listAll(session.cursor, pageSize) : events.listForAgent(name, session.cursor, pageSize);
       await session.replay(page);
       if (page.length < pageSize || session.closed) return;
@@ -112,6 +121,7 @@ export function createStreamRegistry({ bus, presence, events, logger }: Deps, op
       if (subscriber.admin) admins.add(session);
       else presence.opened(subscriber.name);
 
+      await settled();
       const newest = events.lastId();
       const resumable = lastEventId !== undefined && lastEventId >= events.prunedThrough() && lastEventId <= newest;
       session.cursor = resumable ? lastEventId : newest;
