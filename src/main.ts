@@ -14,6 +14,7 @@ import { createStore } from './store/index.js';
 import { createComposer } from './transport/email/compose.js';
 import { createDevMailbox } from './transport/email/dev-mailbox.js';
 import { startInboundSmtp } from './transport/email/inbound.js';
+import type { MessageReplyHook } from './transport/email/inbound-reply.js';
 import { createMailTransport, createOutboxSender } from './transport/email/outbox-sender.js';
 import { createReplyAddresses } from './transport/email/reply-address.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
@@ -117,14 +118,25 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
  * and the dev mailbox when no TASKHUB_SMTP_URL is set) and the outbox sender, which starts after the listener so that
  * dev mail has somewhere to go.
  */
-async function startEmail(config: Config, hub: ReturnType<typeof createHub>, secret: string, logger: Logger) {
+async function startEmail(
+  config: Config,
+  hub: ReturnType<typeof createHub>,
+  secret: string,
+  logger: Logger,
+  parts: { onMessageReply?: MessageReplyHook } = {},
+) {
   const { store } = hub;
   hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox);
   const inbound = await startInboundSmtp(
     { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
-    { port: config.smtpPort, host: config.host, ...(config.smtpUrl === undefined && { devMailbox: mailbox }) },
+    {
+      port: config.smtpPort,
+      host: config.host,
+      ...(config.smtpUrl === undefined && { devMailbox: mailbox }),
+      ...(parts.onMessageReply && { onMessageReply: parts.onMessageReply }),
+    },
   );
   const loopback = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   const transport = createMailTransport(config.smtpUrl ? { url: config.smtpUrl } : { host: loopback, port: inbound.port });

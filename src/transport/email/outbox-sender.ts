@@ -42,8 +42,10 @@ type SocketCallback = (error: Error | null, socket?: { connection: net.Socket })
 
 /**
  * Opens the TCP connection for nodemailer with Nagle's algorithm off. nodemailer writes a mail's end marker as a
- * small packet of its own; with Nagle on, it waits for the server's delayed ACK, about 40 ms per mail. nodemailer
- * still does the SMTP, and the TLS of `smtps://` or STARTTLS, on top of this socket.
+ * small packet of its own; with Nagle on, it waits for the server's delayed ACK, about 40 ms per mail. The socket is
+ * handed over while still connecting: nodemailer's own handlers then see a refused or stalled connection (its
+ * greeting timeout) exactly as with a socket it opened itself, and do the SMTP and any TLS on top. (Calling back
+ * with an error instead would leave nodemailer's pool waiting on the failed connection forever.)
  */
 function connectWithoutDelay(options: { host?: string; port?: number; secure?: boolean }, callback: SocketCallback) {
   const socket = net.connect({
@@ -51,17 +53,7 @@ function connectWithoutDelay(options: { host?: string; port?: number; secure?: b
     port: options.port ?? (options.secure ? 465 : 587),
     noDelay: true,
   });
-  const timer = setTimeout(() => socket.destroy(new Error('Connection timeout')), SMTP_TIMEOUTS.connectionTimeout);
-  const fail = (error: Error) => {
-    clearTimeout(timer);
-    callback(error);
-  };
-  socket.once('error', fail);
-  socket.once('connect', () => {
-    clearTimeout(timer);
-    socket.off('error', fail);
-    callback(null, { connection: socket });
-  });
+  callback(null, { connection: socket });
 }
 
 /** A nodemailer transport to `TASKHUB_SMTP_URL`, or to the embedded listener at `host:port` when there is none. */
