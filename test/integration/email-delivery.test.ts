@@ -83,6 +83,26 @@ describe('outbox delivery', () => {
     expect(await stats(second)).toEqual({ queued: 0, sent: 1, failed: 0 });
   });
 
+  it('writes outbox rows in the transaction of their event: a change that rolls back queues nothing', async () => {
+    const up = await sink();
+    const hub = await hubOn({ TASKHUB_SMTP_URL: up.url });
+    await addAgent(hub, 'worker', { email: 'worker@example.com' });
+    const { changes } = hub.hub;
+    const emit = () =>
+      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: '{"message":{}}' });
+    expect(() =>
+      changes.run(() => {
+        emit();
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(outboxRows(hub)).toEqual([]);
+    expect(hub.hub.store.events.lastId()).toBe(0);
+    changes.run(emit);
+    expect(outboxRows(hub)).toHaveLength(1);
+    await up.waitFor((mails) => mails.length === 1);
+  });
+
   it('flushes due mail when the hub stops', async () => {
     const up = await sink();
     const dataDir = makeDataDir();
