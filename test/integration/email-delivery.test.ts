@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -88,8 +89,12 @@ describe('outbox delivery', () => {
     const hub = await hubOn({ TASKHUB_SMTP_URL: up.url });
     await addAgent(hub, 'worker', { email: 'worker@example.com' });
     const { changes } = hub.hub;
+    const message = {
+      id: randomUUID(), threadId: randomUUID(), from: 'boss', to: 'worker', subject: 'Hi', body: 'Hello',
+      inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
+    };
     const emit = () =>
-      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: '{"message":{}}' });
+      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) });
     expect(() =>
       changes.run(() => {
         emit();
