@@ -108,6 +108,19 @@ describe('outbox delivery', () => {
     await up.waitFor((mails) => mails.length === 1);
   });
 
+  it('marks an event it cannot compose failed at once, without holding up the mail behind it', async () => {
+    const up = await sink();
+    const hub = await hubOn({ TASKHUB_SMTP_URL: up.url });
+    const boss = await addAgent(hub, 'boss');
+    await addAgent(hub, 'worker', { email: 'worker@example.com' });
+    const { changes } = hub.hub;
+    changes.run(() => changes.emit({ type: 'task.odd', at: Date.now(), taskId: null, recipients: ['worker'], data: '{}' }));
+    await boss.post('/api/tasks', { target: 'worker', task: 'behind it' });
+    await up.waitFor((mails) => mails.length === 1);
+    expect(outboxRows(hub)[0]).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringMatching(/^cannot compose/) });
+    expect(await stats(hub)).toEqual({ queued: 0, sent: 1, failed: 1 });
+  });
+
   it('flushes due mail when the hub stops', async () => {
     const up = await sink();
     const dataDir = makeDataDir();

@@ -120,9 +120,18 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
   };
 
   const sendOne = async (item: OutboxItem) => {
+    let mail: ReturnType<Composer['compose']>;
+    try {
+      mail = composer.compose({ agent: item.agent, email: item.email, event: item.event });
+    } catch (error) {
+      // An event the composer cannot read will not read better later; it must not pause the outbox either.
+      outbox.markFailed(item.id, `cannot compose: ${describe(error)}`);
+      logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
+      return;
+    }
     let error: unknown;
     try {
-      await transport.sendMail(composer.compose({ agent: item.agent, email: item.email, event: item.event }));
+      await transport.sendMail(mail);
     } catch (caught) {
       error = caught ?? new Error('send failed');
     }
@@ -151,6 +160,9 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     do {
       wakeAgain = false;
       while (mayContinue()) {
+        // A read first: most events queue no mail, and the claim is a write.
+        const due = outbox.nextDueAt();
+        if (due === undefined || due > now()) break;
         const item = outbox.claimDue(now(), now() + claimMs);
         if (!item) break;
         await sendOne(item);
