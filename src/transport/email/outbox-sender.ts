@@ -76,7 +76,7 @@ function isServerWide(error: unknown): boolean {
   return typeof code !== 'number' || code === 421;
 }
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
 
 /**
  * Drains the outbox through nodemailer, one mail at a time. It wakes when a committed event may have queued mail
@@ -106,7 +106,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
   const mayContinue = () => !stopped && now() < flushUntil && now() >= pausedUntil;
 
   const settleFailure = (item: OutboxItem, error: unknown) => {
-    const reason = describe(error);
+    const reason = reasonOf(error);
     const at = now();
     if (at - item.createdAt >= maxAgeMs) {
       outbox.markFailed(item.id, reason);
@@ -125,7 +125,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
       mail = composer.compose({ agent: item.agent, email: item.email, event: item.event });
     } catch (error) {
       // An event the composer cannot read will not read better later; it must not pause the outbox either.
-      outbox.markFailed(item.id, `cannot compose: ${describe(error)}`);
+      outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
       logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
       return;
     }
@@ -221,9 +221,6 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
         transport.close();
       })());
     },
-
-    /** True while a pass over the outbox is under way (for tests and diagnostics). */
-    isBusy: () => running !== undefined,
   };
 }
 
