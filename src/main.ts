@@ -9,6 +9,8 @@ import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
+import { rpcRoutes } from './http/routes/rpc.js';
+import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import { createStore } from './store/index.js';
 import { createComposer } from './transport/email/compose.js';
@@ -24,6 +26,8 @@ export interface Taskhub {
   url: string;
   config: Config;
   hub: ReturnType<typeof createHub>;
+  /** The waiting RPCs (`size()`, `counts()`), for stats and tests. */
+  rpc: RpcWaiters;
   /** An admin token signed with the hub's secret. */
   adminToken: string;
   /** Port of the embedded SMTP listener (the bound one when `TASKHUB_SMTP_PORT` is 0). */
@@ -45,6 +49,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
     eventRetentionDays: config.eventRetentionDays,
+    onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
+  });
+  const rpc = createRpcWaiters(hub, {
+    pollMs: config.rpcPollMs,
+    maxWaiters: config.rpcMaxWaiters,
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const streams = createStreamRegistry(
     { bus: hub.bus, presence: hub.presence, events: store.events, logger },
@@ -56,6 +66,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   );
   const mail = await startEmail(config, hub, secret, logger).catch((error: unknown) => {
     // The SMTP port may be taken: leave nothing open behind the failed start.
+    rpc.close();
     streams.close();
     hub.stop();
     store.close();
@@ -68,10 +79,10 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
-    apiRouters: [mailboxRoutes(mail.mailbox)],
+    apiRouters: [rpcRoutes(rpc), mailboxRoutes(mail.mailbox)],
     stats: () => ({
       ...hub.stats(),
-      rpc: { waiting: 0 },
+      rpc: { waiting: rpc.size() },
       outbox: store.outbox.counts(),
     }),
   });
@@ -96,6 +107,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   const stop = () =>
     (stopping ??= (async () => {
       shuttingDown = true;
+      // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
+      rpc.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.close();
       server.closeIdleConnections();
@@ -110,7 +123,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       logger.info('taskhub stopped');
     })());
 
-  return { url, config, hub, adminToken, smtpPort: mail.inbound.port, stop };
+  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, stop };
 }
 
 /**
