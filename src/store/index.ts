@@ -1,6 +1,7 @@
 import { createAgentStore } from './agents.js';
 import { openDatabase, type Db } from './db.js';
 import { createEventStore } from './events.js';
+import { createMessageStore } from './messages.js';
 import { createTaskStore } from './tasks.js';
 
 export type Store = ReturnType<typeof createStore>;
@@ -17,6 +18,7 @@ export function createStore(file: string) {
     agents: createAgentStore(db),
     tasks: createTaskStore(db),
     events: createEventStore(db),
+    messages: createMessageStore(db),
     /** Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). */
     transaction<T>(fn: () => T): T {
       return db.transaction(fn).immediate();
