@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
+import { messageRoutes } from './http/routes/messages.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import { createStore } from './store/index.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
@@ -35,6 +36,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
     eventRetentionDays: config.eventRetentionDays,
+    rateLimit: config.rateLimit,
+    broadcastLimit: config.broadcastLimit,
   });
   const streams = createStreamRegistry(
     { bus: hub.bus, presence: hub.presence, events: store.events, logger },
@@ -50,6 +53,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     streams,
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
+    apiRouters: [messageRoutes(hub)],
     isShuttingDown: () => shuttingDown,
     stats: () => ({
       ...hub.stats(),

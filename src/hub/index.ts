@@ -3,16 +3,22 @@ import type { Store } from '../store/index.js';
 import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
 import { createEventBus } from './event-bus.js';
+import { createMessageService, type MessageSettings } from './messages.js';
 import { createPresence } from './presence.js';
+import { createRateLimits } from './rate-limit.js';
 import { createTaskEvents } from './task-events.js';
 import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
 
-export interface HubOptions extends TaskSettings {
+export interface HubOptions extends TaskSettings, MessageSettings {
   /** HS256 secret for tokens. */
   secret: string;
   /** Days that events stay replayable. */
   eventRetentionDays: number;
+  /** Tasks + messages one sender may create per minute; 0 = off. Default 0 (`main` passes the config's 600). */
+  rateLimit?: number;
+  /** Broadcasts one sender may send per minute; 0 = off. Default 0 (`main` passes the config's 10). */
+  broadcastLimit?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -32,7 +38,12 @@ export function createHub(store: Store, options: HubOptions) {
   const changes = createChangeRecorder(store, bus);
   const taskEvents = createTaskEvents(store, changes, now);
   const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now });
-  const tasks = createTaskService({ store, presence, taskEvents, settings: options, now });
+  const rateLimits = createRateLimits(
+    { rateLimit: options.rateLimit ?? 0, broadcastLimit: options.broadcastLimit ?? 0 },
+    now,
+  );
+  const tasks = createTaskService({ store, presence, taskEvents, rateLimits, settings: options, now });
+  const messages = createMessageService({ store, changes, rateLimits, now }, options);
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
   const pruneEvents = (cutoff = now() - retentionMs) => store.events.pruneBefore(cutoff);
@@ -48,6 +59,8 @@ export function createHub(store: Store, options: HubOptions) {
     taskEvents,
     agents,
     tasks,
+    messages,
+    rateLimits,
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
     pruneEvents,
