@@ -27,4 +27,10 @@ export const MESSAGE_LIMITS = {
    * instead of blocking the hub for the others while it writes a row and an event for each.
    */
   broadcastRecipients: 1000,
+  /**
+   * Characters of subject + body one send may store over all its copies (a row and an event each): bounds the
+   * time a single send holds the hub (about 50 ms for 1000 copies of 2000 characters) so that a broadcast storm
+   * does not stall other agents' requests. Lists never reach it (100 × 10,200 < 2,000,000).
+   */
+  fanOutChars: 2_000_000,
 } as const;

@@ -29,6 +29,8 @@ export interface InboxQuery extends PageQuery {
 export interface MessageSettings {
   /** Agents a broadcast may reach. Default `MESSAGE_LIMITS.broadcastRecipients` (1000). */
   maxBroadcastRecipients?: number;
+  /** Characters of subject + body one send may store over all its copies. Default `MESSAGE_LIMITS.fanOutChars`. */
+  fanOutChars?: number;
 }
 
 interface Deps {
@@ -89,6 +91,7 @@ function checkContent(input: SendInput): void {
  */
 export function createMessageService({ store, changes, rateLimits, now }: Deps, settings: MessageSettings = {}) {
   const maxBroadcast = settings.maxBroadcastRecipients ?? MESSAGE_LIMITS.broadcastRecipients;
+  const fanOutChars = settings.fanOutChars ?? MESSAGE_LIMITS.fanOutChars;
 
   /** Admins read every thread; anyone else only threads they sent or received a message in. */
   const canSeeThread = (actor: Actor, threadId: string) =>
@@ -128,6 +131,17 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
     return unique;
   };
 
+  const checkFanOut = (input: SendInput, recipients: readonly string[]) => {
+    const chars = recipients.length * (input.subject.length + input.body.length);
+    if (chars > fanOutChars) {
+      throw new HubError(
+        'too_many_recipients',
+        `This send would store ${recipients.length} copies of ${input.subject.length + input.body.length} characters; ` +
+          `one send may store at most ${fanOutChars} in all. Shorten the body or send to fewer agents at a time.`,
+      );
+    }
+  };
+
   const storeOne = (actor: Actor, input: SendInput, to: string, threadId: string, createdAt: number): Message => {
     const message = presentMessage(
       store.messages.insert({
@@ -160,6 +174,7 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
       const parent = input.inReplyTo === undefined ? undefined : loadVisible(actor, input.inReplyTo);
       const list = typeof input.to === 'string' ? [input.to] : input.to;
       const recipients = input.to === BROADCAST ? broadcastAudience(actor) : resolveList(list, parent);
+      checkFanOut(input, recipients);
       const limits = rateLimits.admit(actor, kind);
       const threadId = parent?.threadId ?? randomUUID();
       const createdAt = now();
@@ -172,7 +187,8 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
      * Stores one message per recipient, all in one thread (a new one, or that of `inReplyTo`), each with a
      * `message` event to its recipient. Counts once toward the sender's rate limit, and a broadcast once more
      * toward the broadcast limit. Admins send under their token's `sub`.
-     * @throws HubError `rate_limited` (nothing stored), `unknown_agent`, `too_many_recipients`, `not_found` for
+     * @throws HubError `rate_limited` (nothing stored), `unknown_agent`, `too_many_recipients` (over the broadcast
+     *   cap or the fan-out budget), `not_found` for
      *   an `inReplyTo` the sender cannot see, `validation_failed`.
      */
     send,

@@ -24,6 +24,7 @@ beforeEach(() => {
     maxAttempts: 3,
     eventRetentionDays: 7,
     maxBroadcastRecipients: 3,
+    fanOutChars: 100,
   });
   for (const name of ['a', 'b', 'c', 'd']) hub.agents.create(admin, { name });
 });
@@ -51,6 +52,18 @@ describe('message service', () => {
     // The cap counts recipients, not agents: an admin (not an agent itself) reaches all five and is refused too.
     expect(code(() => hub.messages.send(admin, { to: 'ALL', subject: 's', body: '' }))).toBe('too_many_recipients');
     expect(store.events.lastId()).toBe(lastId + 3);
+  });
+
+  it('refuses a send whose copies would exceed the fan-out budget', () => {
+    // 3 copies of 30 characters fit in 100; 3 copies of 40 do not, nor do 4 of 30 on a list.
+    expect(hub.messages.send(agent('a'), { to: 'ALL', subject: 's', body: 'x'.repeat(29) }).messages).toHaveLength(3);
+    expect(code(() => hub.messages.send(agent('a'), { to: 'ALL', subject: 's', body: 'x'.repeat(39) }))).toBe(
+      'too_many_recipients',
+    );
+    expect(code(() => hub.messages.send(admin, { to: ['a', 'b', 'c', 'd'], subject: 's', body: 'x'.repeat(29) }))).toBe(
+      'too_many_recipients',
+    );
+    expect(store.messages.inbox({ recipient: 'b', unreadOnly: false, limit: 10 })).toHaveLength(1);
   });
 
   it('emits one message event per stored message, carrying it, to its recipient only', () => {
