@@ -116,11 +116,6 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
      * @throws HubError `rate_limited` (nothing stored) over the limit.
      */
     create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): { task: Task; created: boolean } {
-      if (input.deadline !== undefined && input.deadline <= now()) {
-        throw new HubError('validation_failed', 'The deadline has already passed.', {
-          details: [{ path: 'deadline', message: 'must be in the future' }],
-        });
-      }
       return taskEvents.run(() => {
         if (input.idempotencyKey !== undefined) {
           const first = store.tasks.findByIdempotencyKey(actor.name, input.idempotencyKey);
