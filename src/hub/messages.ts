@@ -82,7 +82,10 @@ function checkContent(input: SendInput): void {
   if (input.body.length > MESSAGE_LIMITS.body) {
     details.push({ path: 'body', message: `must be at most ${MESSAGE_LIMITS.body} characters` });
   }
-  if (details.length) throw new HubError('validation_failed', 'The message is not valid.', { details });
+  if (details.length) {
+    const why = details.map((d) => `${d.path} ${d.message}`).join('; ');
+    throw new HubError('validation_failed', `The message is not valid: ${why}.`, { details });
+  }
 }
 
 /**
@@ -200,7 +203,8 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
     reply(actor: Actor, messageId: string, content: { subject?: string; body: string }): Message[] {
       const parent = loadVisible(actor, messageId);
       const to = parent.from === actor.name ? parent.to : parent.from;
-      const subject = content.subject?.trim() || `Re: ${parent.subject}`.slice(0, MESSAGE_LIMITS.subject);
+      // Mail subjects are free-form: an over-long one is cut rather than the reply refused.
+      const subject = (content.subject?.trim() || `Re: ${parent.subject}`).slice(0, MESSAGE_LIMITS.subject);
       return send(actor, { to, subject, body: content.body, inReplyTo: parent.id }).messages;
     },
 
