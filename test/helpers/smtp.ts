@@ -80,7 +80,9 @@ export interface OutgoingMail {
   attachments?: { filename: string; content: string }[];
 }
 
-export type SendOutcome = { ok: true; response: string } | { ok: false; responseCode: number | undefined; message: string };
+export type SendOutcome =
+  | { ok: true; response: string; rejected: string[] }
+  | { ok: false; responseCode: number | undefined; message: string };
 
 /** Sends one mail over real SMTP with nodemailer (as an agent replying would); never throws for a refusal. */
 export async function sendMail(port: number, mail: OutgoingMail): Promise<SendOutcome> {
@@ -96,7 +98,7 @@ export async function sendMail(port: number, mail: OutgoingMail): Promise<SendOu
       ...(mail.inReplyTo && { inReplyTo: mail.inReplyTo }),
       ...(mail.attachments && { attachments: mail.attachments }),
     });
-    return { ok: true, response: info.response };
+    return { ok: true, response: info.response, rejected: info.rejected.map(String) };
   } catch (error) {
     const e = error as { responseCode?: number; message: string };
     return { ok: false, responseCode: e.responseCode, message: e.message };
