@@ -124,12 +124,14 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
    */
   const resolveList = (names: readonly string[], parent: MessageRecord | undefined): string[] => {
     const unique = [...new Set(names)];
-    const details = unique
-      .filter((name) => !store.agents.get(name) && name !== parent?.from)
-      .map((name) => ({ path: `to[${names.indexOf(name)}]`, message: `there is no agent named "${name}"` }));
-    if (details.length) {
-      const list = details.map((d) => d.message.slice(d.message.indexOf('"'))).join(', ');
-      throw new HubError('unknown_agent', `Unknown recipient${details.length > 1 ? 's' : ''}: ${list}.`, { details });
+    const unknown = unique.filter((name) => !store.agents.get(name) && name !== parent?.from);
+    if (unknown.length) {
+      const details = unknown.map((name) => ({
+        path: `to[${names.indexOf(name)}]`,
+        message: `there is no agent named "${name}"`,
+      }));
+      const list = unknown.map((name) => `"${name}"`).join(', ');
+      throw new HubError('unknown_agent', `No agent is called ${list}; check the names in "to".`, { details });
     }
     return unique;
   };
@@ -190,9 +192,9 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
      * Stores one message per recipient, all in one thread (a new one, or that of `inReplyTo`), each with a
      * `message` event to its recipient. Counts once toward the sender's rate limit, and a broadcast once more
      * toward the broadcast limit. Admins send under their token's `sub`.
-     * @throws HubError `rate_limited` (nothing stored), `unknown_agent`, `too_many_recipients` (over the broadcast
-     *   cap or the fan-out budget), `not_found` for
-     *   an `inReplyTo` the sender cannot see, `validation_failed`.
+     * @throws HubError `rate_limited` (nothing stored), `unknown_agent`, `too_many_recipients` (over the
+     *   broadcast cap or the fan-out budget), `not_found` for an `inReplyTo` the sender cannot see,
+     *   `validation_failed`.
      */
     send,
 
