@@ -9,6 +9,7 @@ import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
+import { messageRoutes } from './http/routes/messages.js';
 import { rpcRoutes } from './http/routes/rpc.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
@@ -16,7 +17,6 @@ import { createStore } from './store/index.js';
 import { createComposer } from './transport/email/compose.js';
 import { createDevMailbox } from './transport/email/dev-mailbox.js';
 import { startInboundSmtp } from './transport/email/inbound.js';
-import type { MessageReplyHook } from './transport/email/inbound-reply.js';
 import { createMailTransport, createOutboxSender } from './transport/email/outbox-sender.js';
 import { createReplyAddresses } from './transport/email/reply-address.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
@@ -49,6 +49,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
     eventRetentionDays: config.eventRetentionDays,
+    rateLimit: config.rateLimit,
+    broadcastLimit: config.broadcastLimit,
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const rpc = createRpcWaiters(hub, {
@@ -79,7 +81,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
-    apiRouters: [rpcRoutes(rpc), mailboxRoutes(mail.mailbox)],
+    apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
     stats: () => ({
       ...hub.stats(),
       rpc: { waiting: rpc.size() },
@@ -136,7 +138,6 @@ async function startEmail(
   hub: ReturnType<typeof createHub>,
   secret: string,
   logger: Logger,
-  parts: { onMessageReply?: MessageReplyHook } = {},
 ) {
   const { store } = hub;
   hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
@@ -148,7 +149,8 @@ async function startEmail(
       port: config.smtpPort,
       host: config.host,
       ...(config.smtpUrl === undefined && { devMailbox: mailbox }),
-      ...(parts.onMessageReply && { onMessageReply: parts.onMessageReply }),
+      // An emailed reply to a message joins its thread, as the agent answering it over HTTP would.
+      onMessageReply: (agent, messageId, reply) => hub.messages.reply({ name: agent, role: 'agent' }, messageId, reply),
     },
   );
   const loopback = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;

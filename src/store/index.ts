@@ -2,6 +2,7 @@ import { createAgentStore } from './agents.js';
 import { createDevMailboxStore } from './dev-mailbox.js';
 import { openDatabase, type Db } from './db.js';
 import { createEventStore } from './events.js';
+import { createMessageStore } from './messages.js';
 import { createOutboxStore } from './outbox.js';
 import { createTaskStore } from './tasks.js';
 
@@ -19,6 +20,7 @@ export function createStore(file: string) {
     agents: createAgentStore(db),
     tasks: createTaskStore(db),
     events: createEventStore(db),
+    messages: createMessageStore(db),
     outbox: createOutboxStore(db),
     devMailbox: createDevMailboxStore(db),
     /** Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). */
