@@ -239,6 +239,9 @@ describe('dashboard overview', () => {
     await page.locator('#events li[data-type="task.cancelled"]').waitFor();
     await page.locator('#stats [data-stat="failed"] strong').filter({ hasText: /^1$/ }).waitFor();
     await page.locator('#agents tr[data-agent="writer"] .dot.on').waitFor();
+    if ((await call(hub, hub.adminToken, 'GET', '/api/mailbox')).status === 200) {
+      await page.locator('#mailbox .mails li').filter({ hasText: by(6) }).waitFor({ timeout: 30_000 });
+    }
 
     const file = artifactPath('dashboard.png');
     await page.screenshot({ path: file, fullPage: true });

@@ -6,6 +6,7 @@ export const MAILS_SHOWN = 50;
 /** The outbox figures (from `/api/stats`) and the dev mailbox (`GET /api/mailbox`), when the hub has them. */
 export function createMailboxView({ api, outbox, mailbox }) {
     let available = true;
+    let sentBefore;
     const open = new Set();
     const mailItem = (mail) => {
         const to = Array.isArray(mail.to) ? mail.to.join(', ') : mail.to;
@@ -22,11 +23,15 @@ export function createMailboxView({ api, outbox, mailbox }) {
         }, h('div', { class: 'mail-head' }, h('span', { class: 'mono' }, to), timeEl(mail.receivedAt)), h('div', { class: 'subject' }, clip(mail.subject || '(no subject)', 100)), expanded ? h('pre', {}, mail.text ?? '') : null);
         return li;
     };
-    return {
+    const view = {
         renderOutbox(stats) {
             const o = stats.outbox;
             if (!o)
                 return fill(outbox, h('p', { class: 'muted' }, 'The email outbox is not available on this hub.'));
+            // Mail just sent may have landed in the dev mailbox: look now rather than at the next poll.
+            if (sentBefore !== undefined && o.sent !== sentBefore)
+                void view.load();
+            sentBefore = o.sent;
             const figure = (label, n, cls) => h('div', { class: `figure ${cls}`, data: { figure: label } }, h('strong', {}, n.toLocaleString('en')), h('span', {}, label));
             fill(outbox, h('div', { class: 'figures' }, figure('queued', o.queued, 'f-queued'), figure('sent', o.sent, 'f-sent'), figure('failed', o.failed, o.failed ? 'f-failed' : '')));
         },
@@ -52,4 +57,5 @@ export function createMailboxView({ api, outbox, mailbox }) {
             }
         },
     };
+    return view;
 }

@@ -15,6 +15,7 @@ interface Deps {
 /** The outbox figures (from `/api/stats`) and the dev mailbox (`GET /api/mailbox`), when the hub has them. */
 export function createMailboxView({ api, outbox, mailbox }: Deps) {
   let available = true;
+  let sentBefore: number | undefined;
   const open = new Set<string>();
 
   const mailItem = (mail: Mail) => {
@@ -37,10 +38,13 @@ export function createMailboxView({ api, outbox, mailbox }: Deps) {
     return li;
   };
 
-  return {
+  const view = {
     renderOutbox(stats: Stats) {
       const o = stats.outbox;
       if (!o) return fill(outbox, h('p', { class: 'muted' }, 'The email outbox is not available on this hub.'));
+      // Mail just sent may have landed in the dev mailbox: look now rather than at the next poll.
+      if (sentBefore !== undefined && o.sent !== sentBefore) void view.load();
+      sentBefore = o.sent;
       const figure = (label: string, n: number, cls: string) =>
         h('div', { class: `figure ${cls}`, data: { figure: label } }, h('strong', {}, n.toLocaleString('en')), h('span', {}, label));
       fill(outbox, h('div', { class: 'figures' }, figure('queued', o.queued, 'f-queued'), figure('sent', o.sent, 'f-sent'), figure('failed', o.failed, o.failed ? 'f-failed' : '')));
@@ -64,4 +68,5 @@ export function createMailboxView({ api, outbox, mailbox }: Deps) {
       }
     },
   };
+  return view;
 }
