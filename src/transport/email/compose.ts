@@ -1,6 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { HubEvent, Task } from '../../domain/types.js';
-import { cut, messageText, oneLine, taskText, type MailedMessage } from './mail-text.js';
+import type { Message } from '../../domain/message.js';
+import { cut, messageText, oneLine, taskText } from './mail-text.js';
 import type { ReplyAddresses } from './reply-address.js';
 
 /** Characters of the task text in a `TASK:` subject (the contract's "cut at 80 chars"). */
@@ -87,7 +88,7 @@ export function createComposer(options: ComposeOptions) {
     };
   };
 
-  const composeMessage = (item: MailItem, message: MailedMessage, json: Record<string, unknown>) => ({
+  const composeMessage = (item: MailItem, message: Message, json: Record<string, unknown>) => ({
     ...base(item, `<thread.${token(message.threadId)}@${domain}>`, json),
     subject: cut(oneLine(message.subject), SUBJECT_MAX_CHARS) || '(no subject)',
     replyTo: options.replyAddresses.address('message', token(message.id), item.agent),
@@ -108,7 +109,7 @@ export function createComposer(options: ComposeOptions) {
       const { event } = item;
       const data = JSON.parse(event.data) as Record<string, unknown>;
       const json = { id: event.id, type: event.type, at: new Date(event.at).toISOString(), ...data };
-      if (event.type === 'message') return composeMessage(item, data.message as MailedMessage, json);
+      if (event.type === 'message') return composeMessage(item, data.message as Message, json);
       const { task, ...extra } = data as { task: Task };
       if (!task?.id) throw new Error(`event ${event.id} (${event.type}) carries neither a task nor a message`);
       return composeTask(item, task, extra, json);
