@@ -1,7 +1,10 @@
 import { createAgentStore } from './agents.js';
 import { createCommitBatch, type CommitListener } from './commit-batch.js';
+import { createDevMailboxStore } from './dev-mailbox.js';
 import { openDatabase, type Db } from './db.js';
 import { createEventStore } from './events.js';
+import { createMessageStore } from './messages.js';
+import { createOutboxStore } from './outbox.js';
 import { createTaskStore } from './tasks.js';
 
 export type Store = ReturnType<typeof createStore>;
@@ -20,6 +23,9 @@ export function createStore(file: string, options: { onCommitError?: (error: unk
     agents: createAgentStore(db),
     tasks: createTaskStore(db),
     events: createEventStore(db),
+    messages: createMessageStore(db),
+    outbox: createOutboxStore(db),
+    devMailbox: createDevMailboxStore(db),
     /** Runs `fn` as one change: its own IMMEDIATE transaction, a savepoint when nested, or part of the batch. */
     transaction<T>(fn: () => T): T {
       return batch.run(fn);
