@@ -83,9 +83,9 @@ function rows(r: BenchResults): Row[] {
   if (r.email) {
     const e = r.email;
     out.push([
-      `Email path: task → mail → emailed reply → completed (p50 over ${r.sizes.emailTasks})`,
-      'pending' in e ? `pending: ${e.pending}` : `p50 ${ms(e.p50Ms)}, p99 ${ms(e.p99Ms)}`,
-      floor,
+      `Email path: task → mail → emailed reply → completed (p50 / p99 over ${num(e.count)} sequential)`,
+      `${ms(e.p50Ms)} / ${ms(e.p99Ms)}`,
+      `one SMTP hop (nodemailer → bare smtp-server, new connection) ${ms(e.smtpHop.p50Ms)} / ${ms(e.smtpHop.p99Ms)}`,
       '–',
       '',
     ]);

@@ -37,8 +37,10 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.streams!.trivial.streams).toBe(streams);
   expect(results.streams!.hub.streams).toBe(streams);
   expect(results.streams!.trivial.broadcastMs).toHaveLength(SMOKE.broadcasts);
+  expect(results.streams!.hub.broadcastMs).toHaveLength(SMOKE.broadcasts);
   expect(results.streams!.hub.duplicates).toBe(0);
-  expect(results.email).toBeDefined();
+  expect(results.email!.count).toBe(SMOKE.emailTasks);
+  expect(results.email!.smtpHop.count).toBeGreaterThan(0);
 
   const saved = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as typeof results;
   expect(saved.sizes).toEqual(SMOKE);

@@ -2,6 +2,7 @@
  * A load generator process: `node --import tsx scripts/bench/load/main.ts '<job JSON>'` runs one job
  * (`{scenario, params}`), reports `{ok, value}` or `{ok: false, error}` to its parent over IPC and exits.
  */
+import { email } from './email.js';
 import { floor, rpcRoundtrip } from './roundtrip.js';
 import { streams } from './streams.js';
 import { assignThroughput, rpcThroughput } from './throughput.js';
@@ -12,6 +13,7 @@ const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   rpcThroughput,
   assignThroughput,
   streams,
+  email,
 };
 
 async function main(): Promise<void> {
