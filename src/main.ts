@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
-import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
+import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { rpcRoutes } from './http/routes/rpc.js';
@@ -91,7 +91,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     }),
   });
 
-  const server = http.createServer(app);
+  const server = http.createServer(serverOptionsFor(app), app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
