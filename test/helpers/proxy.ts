@@ -2,11 +2,13 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A TCP proxy in front of a hub on port 0, to cut connections as a network would: `cut()` destroys every open
- * connection (the client sees a reset), new ones still go through. `close()` ends it all.
+ * A TCP proxy in front of a hub on port 0, to cut connections as a network would: `cut()` resets every open
+ * connection, `refuse(true)` resets new ones as they come (the network is down), `retarget(url)` sends new
+ * connections to another hub (a restarted one). `close()` ends it all.
  */
 export async function startProxy(targetUrl: string) {
-  const target = new URL(targetUrl);
+  let target = new URL(targetUrl);
+  let refusing = false;
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
@@ -16,6 +18,11 @@ export async function startProxy(targetUrl: string) {
   let connections = 0;
   const server = net.createServer((client) => {
     connections += 1;
+    if (refusing) {
+      client.on('error', () => undefined);
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(Number(target.port), target.hostname);
     track(client);
     track(upstream);
@@ -32,6 +39,12 @@ export async function startProxy(targetUrl: string) {
     connections: () => connections,
     /** Open client-side connections. */
     open: () => sockets.size / 2,
+    refuse(on: boolean) {
+      refusing = on;
+    },
+    retarget(url: string) {
+      target = new URL(url);
+    },
     cut() {
       for (const socket of sockets) socket.resetAndDestroy();
     },
