@@ -92,10 +92,14 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   return { url, config, hub, adminToken, stop };
 }
 
-async function runFromEnvironment(): Promise<void> {
+/**
+ * Starts a hub configured by `env` and stops it on SIGTERM or SIGINT, exiting the process. Used when this file
+ * runs as a script and by `taskhub serve`.
+ */
+export async function runFromEnvironment(env: Record<string, string | undefined> = process.env): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`taskhub: ${error.message}\n`);

@@ -23,8 +23,11 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Lease asked for on each claim, seconds. Default: the hub's (300). */
   leaseSeconds?: number;
-  /** Errors the worker survives: a dropped stream, a call that failed. Default: ignored. */
-  onError?: (error: Error) => void;
+  /**
+   * Errors of the worker: a dropped stream, a call that failed. `fatal` means the hub refused the stream for
+   * good (a revoked token, say): the worker takes no more tasks and should be stopped. Default: ignored.
+   */
+  onError?: (error: Error, info: { fatal: boolean }) => void;
   /** Reconnect backoff of the event stream. */
   stream?: Pick<SubscribeOptions, 'minDelayMs' | 'maxDelayMs'>;
 }
@@ -64,7 +67,8 @@ const isGone = (error: unknown) =>
 export function createWorker(client: WorkerClient, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 1;
   const running = new Map<string, Running>();
-  const report = (error: unknown) => options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  const report = (error: unknown, fatal = false) =>
+    options.onError?.(error instanceof Error ? error : new Error(String(error)), { fatal });
   let me: string | undefined;
   let stopping: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -165,7 +169,7 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
       me = info.agent;
       drain();
     },
-    onError: (error) => report(error),
+    onError: (error, info) => report(error, info.fatal),
   });
 
   return {
