@@ -17,7 +17,7 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
   });
   const duration = new Histogram({
     name: 'taskhub_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests (streams and waiting RPCs excluded).',
+    help: 'Time to answer HTTP requests (SSE streams excluded).',
     labelNames: ['method', 'route'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],

@@ -56,7 +56,7 @@ const addressMessage = { message: 'give a target, a capability, or both', path: 
 export const taskCreateBody = z
   .strictObject({
     ...taskFields,
-    deadline: time.optional(),
+    deadline: time.refine((ms) => ms > Date.now(), 'must be in the future').optional(),
     idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKey).optional(),
   })
   .refine(needsAddress, addressMessage);

@@ -25,12 +25,14 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
     },
 
     run<T>(change: () => T): T {
+      // A nested change that throws rolls back to its savepoint: drop exactly the events it emitted.
+      const emittedBefore = pending.length;
       depth += 1;
       let result: T;
       try {
         result = store.transaction(change);
       } catch (error) {
-        if (depth === 1) pending = [];
+        pending.length = emittedBefore;
         throw error;
       } finally {
         depth -= 1;

@@ -113,11 +113,6 @@ export function createTaskService({ store, presence, taskEvents, settings, now }
      * returns that first task instead (`created: false`).
      */
     create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): { task: Task; created: boolean } {
-      if (input.deadline !== undefined && input.deadline <= now()) {
-        throw new HubError('validation_failed', 'The deadline has already passed.', {
-          details: [{ path: 'deadline', message: 'must be in the future' }],
-        });
-      }
       return taskEvents.run(() => {
         if (input.idempotencyKey !== undefined) {
           const first = store.tasks.findByIdempotencyKey(actor.name, input.idempotencyKey);

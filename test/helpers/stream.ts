@@ -33,9 +33,10 @@ export function openStream(url: string, token: string, options: { lastEventId?: 
       fetch(input, {
         ...init,
         headers: {
+          // The first connection resumes from the given id; reconnects from what eventsource last saw.
+          ...(options.lastEventId !== undefined && { 'last-event-id': options.lastEventId }),
           ...(init?.headers as Record<string, string>),
           authorization: `Bearer ${token}`,
-          ...(options.lastEventId !== undefined && { 'last-event-id': options.lastEventId }),
         },
       }),
   });

@@ -23,9 +23,11 @@ function responseSink(res: Response): StreamSink {
       res.write(chunk);
     },
     bufferedBytes: () => res.writableLength,
+    needsDrain: () => res.writableNeedDrain,
     drained: () =>
       new Promise<void>((resolve) => {
-        if (res.writableLength === 0 || res.writableEnded || res.destroyed) return resolve();
+        // 'drain' follows only a write that returned false; otherwise there is nothing to wait for.
+        if (!res.writableNeedDrain || res.writableEnded || res.destroyed) return resolve();
         const done = () => {
           res.off('drain', done);
           res.off('close', done);

@@ -73,10 +73,10 @@ export function createStreamRegistry({ bus, presence, events, logger }: Deps, op
     const { name, admin } = session.subscriber;
     for (;;) {
       const page = admin ? events.listAll(session.cursor, pageSize) : events.listForAgent(name, session.cursor, pageSize);
-      session.replay(page);
+      await session.replay(page);
       if (page.length < pageSize || session.closed) return;
-      // Let the socket take what was written before reading more, so a long replay never sits in memory.
-      if (session.isBackedUp()) await session.drained();
+      // Let other requests run between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   };
 

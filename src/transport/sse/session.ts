@@ -6,7 +6,9 @@ export interface StreamSink {
   write(chunk: string): void;
   /** Bytes written but not yet taken by the operating system. */
   bufferedBytes(): number;
-  /** Resolves once the buffered bytes have drained (or the sink closed). */
+  /** True when the last write filled the buffer past its high-water mark. */
+  needsDrain(): boolean;
+  /** Resolves once the sink can take more without growing its buffer (at once if it already can). */
   drained(): Promise<void>;
   end(): void;
 }
@@ -48,12 +50,13 @@ export class StreamSession {
     this.subscriber = subscriber;
   }
 
-  /** Writes a frame, dropping the stream when its reader has fallen too far behind. */
+  /** Writes a frame, dropping the stream when its reader has fallen too far behind live events. */
   write(frame: string): void {
     if (this.closed) return;
     this.sink.write(frame);
     this.lastWriteAt = Date.now();
-    if (this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.close('slow_reader');
+    // A replay waits for the socket instead (see `replay`), so only live writes can outrun a reader.
+    if (!this.replaying && this.sink.bufferedBytes() > this.limits.maxBufferedBytes) this.close('slow_reader');
   }
 
   /** Hands a live event to the stream; `frame` lets a fan-out build the frame once for all streams. */
@@ -69,13 +72,17 @@ export class StreamSession {
     this.write(frame ?? eventFrame(event));
   }
 
-  /** Writes replayed events (ascending ids, all above the cursor). */
-  replay(events: readonly HubEvent[]): void {
+  /**
+   * Writes replayed events (ascending ids), pausing whenever the socket asks to, so that a long replay is paced
+   * by the reader instead of piling up in memory.
+   */
+  async replay(events: readonly HubEvent[]): Promise<void> {
     for (const event of events) {
       if (this.closed) return;
       if (event.id <= this.cursor) continue;
       this.cursor = event.id;
       this.write(eventFrame(event));
+      if (this.sink.needsDrain()) await this.sink.drained();
     }
   }
 
@@ -85,14 +92,6 @@ export class StreamSession {
     const queued = this.queue;
     this.queue = [];
     for (const event of queued) this.deliver(event);
-  }
-
-  isBackedUp(): boolean {
-    return this.sink.bufferedBytes() > 0;
-  }
-
-  drained(): Promise<void> {
-    return this.sink.drained();
   }
 
   close(reason: CloseReason): void {

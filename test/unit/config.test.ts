@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has the contract\'s defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: path.resolve('./data'),
+      jwtSecret: undefined,
+      smtpUrl: undefined,
+      smtpPort: 2525,
+      mailDomain: 'localhost',
+      mailFrom: 'taskhub@localhost',
+      heartbeatMs: 15000,
+      leaseSeconds: 300,
+      maxAttempts: 3,
+      rpcPollMs: 2000,
+      rateLimit: 600,
+      broadcastLimit: 10,
+      maxStreams: 5,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable and treats empty strings as unset', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      TASKHUB_MAIL_DOMAIN: 'hub.example.com',
+      TASKHUB_SMTP_URL: 'smtp://u:p@mail.example.com:587',
+      TASKHUB_RATE_LIMIT: '0',
+      TASKHUB_JWT_SECRET: '',
+    });
+    expect(config).toMatchObject({ port: 0, host: '0.0.0.0', mailFrom: 'taskhub@hub.example.com', rateLimit: 0 });
+    expect(config.smtpUrl).toBe('smtp://u:p@mail.example.com:587');
+    expect(config.jwtSecret).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['TASKHUB_LEASE_SECONDS', '-5'],
+    ['TASKHUB_MAX_ATTEMPTS', '1.5'],
+    ['TASKHUB_SMTP_URL', 'http://mail.example.com'],
+    ['TASKHUB_JWT_SECRET', 'short'],
+    ['TASKHUB_MAIL_FROM', 'nobody'],
+    ['LOG_LEVEL', 'loud'],
+    ['TASKHUB_HEARTBEAT_MS', '0'],
+  ])('stops on %s=%s with a message naming the variable', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`${variable}="${value.replace('.', '\\.')}"`));
+  });
+});
