@@ -7,6 +7,8 @@ import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
+import { rpcRoutes } from './http/routes/rpc.js';
+import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import { createStore } from './store/index.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
@@ -16,6 +18,8 @@ export interface Taskhub {
   url: string;
   config: Config;
   hub: ReturnType<typeof createHub>;
+  /** The waiting RPCs (`size()`, `counts()`), for stats and tests. */
+  rpc: RpcWaiters;
   /** An admin token signed with the hub's secret. */
   adminToken: string;
   /** Stops accepting, ends streams and waiters, closes the database. Safe to call more than once. */
@@ -35,6 +39,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
     eventRetentionDays: config.eventRetentionDays,
+    onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
+  });
+  const rpc = createRpcWaiters(hub, {
+    pollMs: config.rpcPollMs,
+    maxWaiters: config.rpcMaxWaiters,
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const streams = createStreamRegistry(
     { bus: hub.bus, presence: hub.presence, events: store.events, logger },
@@ -51,9 +61,10 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
+    apiRouters: [rpcRoutes(rpc)],
     stats: () => ({
       ...hub.stats(),
-      rpc: { waiting: 0 },
+      rpc: { waiting: rpc.size() },
       outbox: { queued: 0, sent: 0, failed: 0 },
     }),
   });
@@ -78,6 +89,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   const stop = () =>
     (stopping ??= (async () => {
       shuttingDown = true;
+      // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
+      rpc.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.close();
       server.closeIdleConnections();
@@ -85,11 +98,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       await closed;
       clearTimeout(cut);
       hub.stop();
+      // The email outbox gets its chance to flush here, while the database is still open.
       store.close();
       logger.info('taskhub stopped');
     })());
 
-  return { url, config, hub, adminToken, stop };
+  return { url, config, hub, rpc, adminToken, stop };
 }
 
 /**

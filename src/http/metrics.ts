@@ -3,6 +3,9 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Hub } from '../hub/index.js';
 import type { StreamRegistry } from '../transport/sse/registry.js';
 
+/** A waiting RPC lasts as long as its task: timing it would only measure the agents. */
+const HELD_ROUTE = '/api/tasks/rpc';
+
 /**
  * The hub's Prometheus metrics, in a registry of their own (no global state): requests by route and status,
  * open streams, tasks by status and the newest event id. Gauges are read from the hub at scrape time.
@@ -54,7 +57,8 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     res.on('finish', () => {
       const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       requests.inc({ method: req.method, route, status: String(res.statusCode) });
-      if (res.getHeader('content-type') !== undefined && !String(res.getHeader('content-type')).startsWith('text/event-stream')) {
+      const held = route === HELD_ROUTE || String(res.getHeader('content-type')).startsWith('text/event-stream');
+      if (res.getHeader('content-type') !== undefined && !held) {
         duration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - start) / 1e9);
       }
     });

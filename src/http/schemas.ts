@@ -61,6 +61,16 @@ export const taskCreateBody = z
   })
   .refine(needsAddress, addressMessage);
 
+/** `timeout` is clamped into [5, 300] seconds rather than refused; `deadline` lets an RPC's task expire. */
+export const rpcBody = z
+  .strictObject({
+    ...taskFields,
+    deadline: time.optional(),
+    timeout: z.number().optional(),
+    keepOnTimeout: z.boolean().optional(),
+  })
+  .refine(needsAddress, addressMessage);
+
 export const taskListQuery = z.strictObject({
   role: z.enum(['assigner', 'target']).optional(),
   status: z.enum(TASK_STATUSES).optional(),

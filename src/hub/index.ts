@@ -4,6 +4,7 @@ import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
 import { createEventBus } from './event-bus.js';
 import { createPresence } from './presence.js';
+import { createSweeper } from './sweeper.js';
 import { createTaskEvents } from './task-events.js';
 import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
@@ -15,14 +16,16 @@ export interface HubOptions extends TaskSettings {
   eventRetentionDays: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Told about failures of background work (the lease and deadline sweeper). Default: ignored. */
+  onBackgroundError?: (error: unknown, what: string) => void;
 }
 
 /** How often replay data older than the retention period is forgotten (ms). */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
- * The taskhub service: agents, tasks and the events they produce, independent of any transport. Owns one
- * timer, the hourly pruning of replay data, which `stop()` clears.
+ * The taskhub service: agents, tasks and the events they produce, independent of any transport. Owns the hourly
+ * pruning of replay data and the lease and deadline sweeper; `stop()` ends both.
  */
 export function createHub(store: Store, options: HubOptions) {
   const now = options.now ?? Date.now;
@@ -33,6 +36,10 @@ export function createHub(store: Store, options: HubOptions) {
   const taskEvents = createTaskEvents(store, changes, now);
   const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now });
   const tasks = createTaskService({ store, presence, taskEvents, settings: options, now });
+  const sweeper = createSweeper(
+    { store, taskEvents, bus, now },
+    { maxAttempts: options.maxAttempts, onError: (error) => options.onBackgroundError?.(error, 'sweep') },
+  );
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
   const pruneEvents = (cutoff = now() - retentionMs) => store.events.pruneBefore(cutoff);
@@ -48,6 +55,7 @@ export function createHub(store: Store, options: HubOptions) {
     taskEvents,
     agents,
     tasks,
+    sweeper,
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
     pruneEvents,
@@ -63,6 +71,7 @@ export function createHub(store: Store, options: HubOptions) {
     },
 
     stop(): void {
+      sweeper.stop();
       clearInterval(pruneTimer);
     },
   };

@@ -137,7 +137,33 @@ export function createTaskStore(db: Db) {
     countByStatus: db.prepare<[], { status: TaskStatus; n: number }>(
       'SELECT status, count(*) AS n FROM tasks GROUP BY status',
     ),
+    // The due-time queries walk their partial index in time order and stop at the first open row. Left alone the
+    // planner prefers tasks_by_status, which reads and sorts every open task: `+status` and INDEXED BY prevent it.
+    nextLease: db.prepare<[], number>(
+      `SELECT lease_expires_at FROM tasks WHERE lease_expires_at IS NOT NULL AND +status IN ('claimed', 'in_progress')
+       ORDER BY lease_expires_at LIMIT 1`,
+    ),
+    nextDeadline: db.prepare<[], number>(
+      `SELECT deadline FROM tasks INDEXED BY tasks_by_deadline
+       WHERE deadline IS NOT NULL AND status IN ('assigned', 'claimed', 'in_progress') ORDER BY deadline LIMIT 1`,
+    ),
+    leasesDue: db.prepare<[number, number], RawTask>(
+      `SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
+         AND +status IN ('claimed', 'in_progress')
+       ORDER BY lease_expires_at LIMIT ?`,
+    ),
+    deadlinesDue: db.prepare<[number, number], RawTask>(
+      `SELECT * FROM tasks INDEXED BY tasks_by_deadline
+       WHERE deadline IS NOT NULL AND deadline <= ? AND status IN ('assigned', 'claimed', 'in_progress')
+       ORDER BY deadline LIMIT ?`,
+    ),
+    terminalAmong: db.prepare<[string], RawTask>(
+      `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))
+         AND +status IN ('completed', 'failed', 'cancelled', 'expired')`,
+    ),
   };
+  q.nextLease.pluck();
+  q.nextDeadline.pluck();
   // Statements built from a shape (which columns, which statuses) are prepared once per shape.
   const shaped = new Map<string, ReturnType<Db['prepare']>>();
   const prepareShaped = (sql: string) => {
@@ -208,6 +234,31 @@ export function createTaskStore(db: Db) {
 
     openByTarget(target: string): TaskRecord[] {
       return q.openByTarget.all(target).map(fromRaw);
+    },
+
+    /** The earliest lease end of a claimed or in-progress task (ms), or `undefined` when none runs. */
+    nextLeaseExpiry(): number | undefined {
+      return q.nextLease.get() as number | undefined;
+    },
+
+    /** The earliest deadline of an open task (ms), or `undefined` when none has one. */
+    nextDeadline(): number | undefined {
+      return q.nextDeadline.get() as number | undefined;
+    },
+
+    /** Claimed or in-progress tasks whose lease ended at or before `now`, soonest first, at most `limit`. */
+    leasesDue(now: number, limit: number): TaskRecord[] {
+      return q.leasesDue.all(now, limit).map(fromRaw);
+    },
+
+    /** Open tasks whose deadline is at or before `now`, soonest first, at most `limit`. */
+    deadlinesDue(now: number, limit: number): TaskRecord[] {
+      return q.deadlinesDue.all(now, limit).map(fromRaw);
+    },
+
+    /** Those of `ids` whose task is in a terminal status, in one statement whatever the number of ids. */
+    terminalAmong(ids: readonly string[]): TaskRecord[] {
+      return ids.length === 0 ? [] : q.terminalAmong.all(JSON.stringify(ids)).map(fromRaw);
     },
 
     countByStatus(): Partial<Record<TaskStatus, number>> {

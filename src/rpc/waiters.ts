@@ -1,0 +1,179 @@
+import { HubError } from '../domain/errors.js';
+import { isTerminal } from '../domain/task-status.js';
+import type { Actor, HubEvent, Task } from '../domain/types.js';
+import type { Hub } from '../hub/index.js';
+import type { TaskInput } from '../hub/tasks.js';
+import { clampTimeoutSeconds } from './timeout.js';
+
+export type RpcStatus = 'completed' | 'failed' | 'cancelled' | 'expired' | 'timeout';
+
+/** The answer of `POST /api/tasks/rpc`: `result` when completed, `error` when the task carries one. */
+export interface RpcAnswer {
+  taskId: string;
+  status: RpcStatus;
+  result?: unknown;
+  error?: string;
+}
+
+export interface RpcCallOptions {
+  /** Seconds to wait, clamped to [5, 300]. Default 180. */
+  timeoutSeconds?: number;
+  /** On timeout leave the task open instead of cancelling it. Default false. */
+  keepOnTimeout?: boolean;
+  /** Aborted when the caller goes away: the waiter is freed at once and the call resolves `undefined`. */
+  signal?: AbortSignal;
+}
+
+export interface RpcSettings {
+  /** Interval of the store poll that catches tasks finished by another process, ms. */
+  pollMs: number;
+  /** Waiters held at once; one more is refused with `overloaded` before anything is created. */
+  maxWaiters: number;
+  /** Told about a failed poll or a failed cancel on timeout. Default: ignored. */
+  onError?: (error: unknown, what: string) => void;
+}
+
+type Finished = Pick<Task, 'id' | 'status' | 'result' | 'error'>;
+
+interface Waiter {
+  taskId: string;
+  actor: Actor;
+  keepOnTimeout: boolean;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+  resolve: (answer: RpcAnswer | undefined) => void;
+  reject: (error: HubError) => void;
+}
+
+const TERMINAL_EVENTS = new Set(['task.completed', 'task.failed', 'task.cancelled', 'task.expired']);
+
+function answerOf(task: Finished): RpcAnswer {
+  const answer: RpcAnswer = { taskId: task.id, status: task.status as RpcStatus };
+  if (task.status === 'completed') answer.result = task.result;
+  if (task.error !== null) answer.error = task.error;
+  return answer;
+}
+
+/**
+ * The RPCs waiting for their task, keyed by task id. A waiter is registered in the same synchronous turn as its
+ * task is created, then resolved by the first of: the task's terminal event on the hub's bus, the store poll
+ * (which sees tasks finished by another process on the same database), its timeout, its caller leaving, or
+ * `close()`. Each of these removes it from the map together with its timer and abort listener. The single poll
+ * timer runs only while the map is not empty.
+ */
+export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, settings: RpcSettings) {
+  const waiters = new Map<string, Waiter>();
+  let pollTimer: NodeJS.Timeout | undefined;
+  let timers = 0;
+  let closed = false;
+
+  const remove = (waiter: Waiter): boolean => {
+    if (waiters.get(waiter.taskId) !== waiter) return false;
+    waiters.delete(waiter.taskId);
+    clearTimeout(waiter.timer);
+    timers -= 1;
+    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    if (waiters.size === 0 && pollTimer) {
+      clearInterval(pollTimer);
+      pollTimer = undefined;
+    }
+    return true;
+  };
+
+  const finish = (waiter: Waiter | undefined, task: Finished) => {
+    if (waiter && remove(waiter)) waiter.resolve(answerOf(task));
+  };
+
+  const poll = () => {
+    try {
+      for (const task of hub.store.tasks.terminalAmong([...waiters.keys()])) finish(waiters.get(task.id), task);
+    } catch (error) {
+      settings.onError?.(error, 'rpc poll');
+    }
+  };
+
+  /** Cancels the task as its caller unless kept; if it turned terminal meanwhile, that is the answer. */
+  const timeOut = (waiter: Waiter) => {
+    if (!remove(waiter)) return;
+    const timeout: RpcAnswer = { taskId: waiter.taskId, status: 'timeout' };
+    if (waiter.keepOnTimeout) return waiter.resolve(timeout);
+    try {
+      hub.tasks.cancel(waiter.actor, waiter.taskId);
+      waiter.resolve(timeout);
+    } catch (error) {
+      const task = hub.store.tasks.get(waiter.taskId);
+      if (error instanceof HubError && error.code === 'invalid_transition' && task) return waiter.resolve(answerOf(task));
+      settings.onError?.(error, 'rpc cancel on timeout');
+      waiter.resolve(timeout);
+    }
+  };
+
+  const onEvent = (event: HubEvent) => {
+    if (!TERMINAL_EVENTS.has(event.type) || event.taskId === null) return;
+    const waiter = waiters.get(event.taskId);
+    if (waiter) finish(waiter, (JSON.parse(event.data) as { task: Task }).task);
+  };
+  const unsubscribe = hub.bus.subscribe(onEvent);
+
+  const register = (actor: Actor, taskId: string, options: RpcCallOptions) =>
+    new Promise<RpcAnswer | undefined>((resolve, reject) => {
+      const waiter: Waiter = {
+        taskId,
+        actor,
+        keepOnTimeout: options.keepOnTimeout ?? false,
+        timer: setTimeout(() => timeOut(waiter), clampTimeoutSeconds(options.timeoutSeconds) * 1000),
+        signal: options.signal,
+        onAbort: () => {
+          if (remove(waiter)) resolve(undefined);
+        },
+        resolve,
+        reject,
+      };
+      timers += 1;
+      waiters.set(taskId, waiter);
+      waiter.signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      pollTimer ??= setInterval(poll, settings.pollMs);
+    });
+
+  return {
+    /**
+     * Creates a task of kind `rpc` and waits until it is terminal or the timeout passes.
+     * @returns the answer, or `undefined` when the caller went away first (the task is left as it is).
+     * @throws HubError `overloaded` at the waiter limit and `shutting_down` after `close()` (nothing is created),
+     *   any error of `tasks.create`, and `shutting_down` for waiters still waiting when `close()` is called.
+     */
+    async call(actor: Actor, input: TaskInput, options: RpcCallOptions = {}): Promise<RpcAnswer | undefined> {
+      if (closed) throw new HubError('shutting_down', 'The hub is shutting down; retry later.');
+      if (options.signal?.aborted) return undefined;
+      if (waiters.size >= settings.maxWaiters) {
+        throw new HubError('overloaded', `The hub is already holding ${waiters.size} waiting RPCs; retry shortly.`, {
+          retryAfterSeconds: 1,
+        });
+      }
+      const { task } = hub.tasks.create(actor, input, 'rpc');
+      const answer = register(actor, task.id, options);
+      // A listener of the task's own `task.assigned` event could have finished it before the waiter existed.
+      const stored = hub.store.tasks.get(task.id);
+      if (stored && isTerminal(stored.status)) finish(waiters.get(task.id), stored);
+      return answer;
+    },
+
+    /** RPCs waiting now. */
+    size: (): number => waiters.size,
+
+    /** What the waiters hold: entries, timeout timers and whether the poll timer runs (all zero when idle). */
+    counts: () => ({ waiters: waiters.size, timers, polling: pollTimer !== undefined }),
+
+    /** Answers every waiter with `shutting_down`, stops the poll and refuses new calls. Safe to call twice. */
+    close(): void {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      const error = new HubError('shutting_down', 'The hub is shutting down; the task stays recorded as it was.');
+      for (const waiter of [...waiters.values()]) if (remove(waiter)) waiter.reject(error);
+    },
+  };
+}
+
+export type RpcWaiters = ReturnType<typeof createRpcWaiters>;

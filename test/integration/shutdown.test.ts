@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { addAgent, as, call } from '../helpers/api.js';
+import { killChildHubs, startChildHub } from '../helpers/child-hub.js';
+import { makeDataDir, startTestHub, type TestHub } from '../helpers/hub.js';
+import { openStream } from '../helpers/stream.js';
+
+const dirs: string[] = [];
+let restarted: TestHub | undefined;
+afterEach(async () => {
+  await killChildHubs();
+  await restarted?.stop();
+  restarted = undefined;
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}, 40_000);
+
+const rpcCall = (url: string, token: string, body: object) =>
+  fetch(`${url}/api/tasks/rpc`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  }).then(async (res) => ({ status: res.status, body: (await res.json()) as any, connection: res.headers.get('connection') }));
+
+it('SIGTERM answers waiting RPCs 503 shutting_down, ends streams, closes the database and exits 0', async () => {
+  const dir = makeDataDir();
+  dirs.push(dir);
+  const child = await startChildHub(dir);
+  const admin = child.adminToken();
+  const boss = (await call(child, admin, 'POST', '/api/agents', { name: 'boss' })).body.token as string;
+  const worker = (await call(child, admin, 'POST', '/api/agents', { name: 'worker' })).body.token as string;
+  const stream = openStream(child.url, worker);
+  await stream.waitFor((e) => e.some((x) => x.type === 'ready'));
+  const answers = [1, 2].map((n) => rpcCall(child.url, boss, { target: 'worker', task: `waiting ${n}` }));
+  await stream.waitFor((e) => e.filter((x) => x.type === 'task.assigned').length === 2);
+
+  const exit = child.kill('SIGTERM');
+  for (const res of await Promise.all(answers)) {
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('shutting_down');
+    expect(res.connection).toBe('close');
+  }
+  await stream.waitFor(() => stream.errors.length > 0);
+  stream.close();
+  expect(await exit).toEqual({ code: 0, signal: null });
+  expect(child.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'taskhub stopped']));
+  await expect(fetch(`${child.url}/healthz`)).rejects.toThrow();
+  // Closing the last connection checkpoints the WAL into the database file and removes it.
+  expect(fs.existsSync(path.join(dir, 'taskhub.db-wal'))).toBe(false);
+
+  restarted = await startTestHub({}, dir);
+  const tasks = (await as(restarted, boss).get('/api/tasks')).body.tasks;
+  expect(tasks.map((t: any) => [t.task, t.kind, t.status]).sort()).toEqual([
+    ['waiting 1', 'rpc', 'assigned'],
+    ['waiting 2', 'rpc', 'assigned'],
+  ]);
+}, 40_000);
+
+it('stop() answers waiting RPCs, refuses new requests and is safe to call twice', async () => {
+  const hub = await startTestHub({ TASKHUB_RPC_POLL_MS: '50' });
+  const boss = await addAgent(hub, 'boss');
+  await addAgent(hub, 'worker');
+  const answer = rpcCall(hub.url, boss.token, { target: 'worker', task: 'waiting' });
+  await expect.poll(() => hub.rpc.size()).toBe(1);
+  const [first, second] = [hub.stop(), hub.stop()];
+  const res = await answer;
+  expect([res.status, res.body.error.code]).toEqual([503, 'shutting_down']);
+  await Promise.all([first, second]);
+  await hub.stop();
+  expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
+  expect(hub.hub.sweeper.armedFor()).toBeUndefined();
+}, 40_000);
