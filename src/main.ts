@@ -6,11 +6,19 @@ import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
+import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
 import { rpcRoutes } from './http/routes/rpc.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
+import { mailboxRoutes } from './http/routes/mailbox.js';
+import { messageRoutes } from './http/routes/messages.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import { createStore } from './store/index.js';
+import { createComposer } from './transport/email/compose.js';
+import { createDevMailbox } from './transport/email/dev-mailbox.js';
+import { startInboundSmtp } from './transport/email/inbound.js';
+import { createMailTransport, createOutboxSender } from './transport/email/outbox-sender.js';
+import { createReplyAddresses } from './transport/email/reply-address.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
 
 export interface Taskhub {
@@ -22,6 +30,8 @@ export interface Taskhub {
   rpc: RpcWaiters;
   /** An admin token signed with the hub's secret. */
   adminToken: string;
+  /** Port of the embedded SMTP listener (the bound one when `TASKHUB_SMTP_PORT` is 0). */
+  smtpPort: number;
   /** Stops accepting, ends streams and waiters, closes the database. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -39,6 +49,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     leaseSeconds: config.leaseSeconds,
     maxAttempts: config.maxAttempts,
     eventRetentionDays: config.eventRetentionDays,
+    rateLimit: config.rateLimit,
+    broadcastLimit: config.broadcastLimit,
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const rpc = createRpcWaiters(hub, {
@@ -54,6 +66,14 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       maxBufferedBytes: config.streamBufferBytes,
     },
   );
+  const mail = await startEmail(config, hub, secret, logger).catch((error: unknown) => {
+    // The SMTP port may be taken: leave nothing open behind the failed start.
+    rpc.close();
+    streams.close();
+    hub.stop();
+    store.close();
+    throw error;
+  });
   let shuttingDown = false;
   const app = createApp({
     hub,
@@ -61,11 +81,11 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
-    apiRouters: [rpcRoutes(rpc)],
+    apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
     stats: () => ({
       ...hub.stats(),
       rpc: { waiting: rpc.size() },
-      outbox: { queued: 0, sent: 0, failed: 0 },
+      outbox: store.outbox.counts(),
     }),
   });
 
@@ -97,13 +117,53 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await closed;
       clearTimeout(cut);
+      // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
+      await mail.sender.stop();
+      await mail.inbound.stop();
       hub.stop();
       // The email outbox gets its chance to flush here, while the database is still open.
       store.close();
       logger.info('taskhub stopped');
     })());
 
-  return { url, config, hub, rpc, adminToken, stop };
+  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+}
+
+/**
+ * The email fallback: the planner that queues mail for agents without a stream, the embedded SMTP listener (replies,
+ * and the dev mailbox when no TASKHUB_SMTP_URL is set) and the outbox sender, which starts after the listener so that
+ * dev mail has somewhere to go.
+ */
+async function startEmail(config: Config, hub: ReturnType<typeof createHub>, secret: string, logger: Logger) {
+  const { store } = hub;
+  hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
+  const replyAddresses = createReplyAddresses(secret, config.mailDomain);
+  const mailbox = createDevMailbox(store.devMailbox);
+  const inbound = await startInboundSmtp(
+    { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
+    {
+      port: config.smtpPort,
+      host: config.host,
+      ...(config.smtpUrl === undefined && { devMailbox: mailbox }),
+      // An emailed reply to a message joins its thread, as the agent answering it over HTTP would.
+      onMessageReply: (agent, messageId, reply) => hub.messages.reply({ name: agent, role: 'agent' }, messageId, reply),
+    },
+  );
+  const loopback = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
+  const transport = createMailTransport(config.smtpUrl ? { url: config.smtpUrl } : { host: loopback, port: inbound.port });
+  const composer = createComposer({
+    from: config.mailFrom,
+    domain: config.mailDomain,
+    instanceId: store.outbox.instanceId(),
+    replyAddresses,
+  });
+  const sender = createOutboxSender(
+    { outbox: store.outbox, bus: hub.bus, transport, composer, logger: logger.child({ part: 'smtp-out' }) },
+    { now: hub.now },
+  );
+  sender.start();
+  logger.info({ smtpPort: inbound.port, outbound: config.smtpUrl ? 'TASKHUB_SMTP_URL' : 'dev mailbox' }, 'email ready');
+  return { inbound, sender, mailbox };
 }
 
 /**

@@ -11,10 +11,24 @@ export type ErrorCode =
   | 'no_agent_for_capability'
   | 'capability_not_offered'
   | 'unknown_agent'
+  | 'too_many_recipients'
   | 'rate_limited'
   | 'too_many_streams'
   | 'shutting_down'
   | 'overloaded';
+
+/**
+ * Where a sender stands under one rate-limit policy, in the terms of the IETF RateLimit header fields draft:
+ * `quota` units per `windowSeconds`, `remaining` of them now, and `resetSeconds` within which no more than
+ * `remaining` may be used.
+ */
+export interface RateLimitStatus {
+  policy: string;
+  quota: number;
+  windowSeconds: number;
+  remaining: number;
+  resetSeconds: number;
+}
 
 export interface ErrorDetail {
   path: string;
@@ -27,13 +41,20 @@ export class HubError extends Error {
   readonly details?: ErrorDetail[];
   /** Seconds after which a retry may succeed (rate and stream limits). */
   readonly retryAfterSeconds?: number;
+  /** The rate-limit policies that applied to a `rate_limited` request. */
+  readonly rateLimits?: RateLimitStatus[];
 
-  constructor(code: ErrorCode, message: string, extra: { details?: ErrorDetail[]; retryAfterSeconds?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extra: { details?: ErrorDetail[]; retryAfterSeconds?: number; rateLimits?: RateLimitStatus[] } = {},
+  ) {
     super(message);
     this.name = 'HubError';
     this.code = code;
     if (extra.details) this.details = extra.details;
     if (extra.retryAfterSeconds !== undefined) this.retryAfterSeconds = extra.retryAfterSeconds;
+    if (extra.rateLimits) this.rateLimits = extra.rateLimits;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../domain/errors.js';
+import { setRateLimitHeaders } from './rate-limit-headers.js';
 
 /** The one table from error codes to HTTP statuses. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -15,6 +16,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   no_agent_for_capability: 422,
   capability_not_offered: 422,
   unknown_agent: 422,
+  too_many_recipients: 422,
   rate_limited: 429,
   too_many_streams: 429,
   shutting_down: 503,
@@ -23,6 +25,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
 
 export function sendError(res: Response, error: HubError): void {
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  setRateLimitHeaders(res, error.rateLimits);
   if (error.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer');
   const body: Record<string, unknown> = { code: error.code, message: error.message };
   if (error.details) body.details = error.details;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
 
@@ -104,3 +105,34 @@ export const eventsQuery = z.strictObject({
 });
 
 export { taskFields, needsAddress, addressMessage };
+
+/** Paging of the inbox and of a thread; each is documented in docs/api.md (message content limits: MESSAGE_LIMITS). */
+export const MESSAGE_PAGE_LIMITS = {
+  inboxDefault: 50,
+  inboxMax: 200,
+  threadDefault: 200,
+  threadMax: 1000,
+} as const;
+
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const messageSendBody = z.strictObject({
+  to: z.union([z.literal(BROADCAST), agentName, z.array(agentName).min(1).max(MESSAGE_LIMITS.listRecipients)], {
+    error: `must be an agent name, a list of 1 to ${MESSAGE_LIMITS.listRecipients} agent names, or "ALL"`,
+  }),
+  subject: z.string().min(1).max(MESSAGE_LIMITS.subject),
+  body: z.string().max(MESSAGE_LIMITS.body),
+  inReplyTo: z.uuid().optional(),
+});
+
+export const inboxQuery = z.strictObject({
+  unread: flag.optional(),
+  markRead: flag.optional(),
+  limit: pageLimit(MESSAGE_PAGE_LIMITS.inboxDefault, MESSAGE_PAGE_LIMITS.inboxMax),
+  cursor: z.string().min(1).max(100).optional(),
+});
+
+export const threadQuery = z.strictObject({
+  limit: pageLimit(MESSAGE_PAGE_LIMITS.threadDefault, MESSAGE_PAGE_LIMITS.threadMax),
+  cursor: z.string().min(1).max(100).optional(),
+});

@@ -3,17 +3,23 @@ import type { Store } from '../store/index.js';
 import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
 import { createEventBus } from './event-bus.js';
+import { createMessageService, type MessageSettings } from './messages.js';
 import { createPresence } from './presence.js';
 import { createSweeper } from './sweeper.js';
+import { createRateLimits } from './rate-limit.js';
 import { createTaskEvents } from './task-events.js';
 import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
 
-export interface HubOptions extends TaskSettings {
+export interface HubOptions extends TaskSettings, MessageSettings {
   /** HS256 secret for tokens. */
   secret: string;
   /** Days that events stay replayable. */
   eventRetentionDays: number;
+  /** Tasks + messages one sender may create per minute; 0 = off. Default 0 (`main` passes the config's 600). */
+  rateLimit?: number;
+  /** Broadcasts one sender may send per minute; 0 = off. Default 0 (`main` passes the config's 10). */
+  broadcastLimit?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
   /** Told about failures of background work (the lease and deadline sweeper). Default: ignored. */
@@ -35,7 +41,12 @@ export function createHub(store: Store, options: HubOptions) {
   const changes = createChangeRecorder(store, bus);
   const taskEvents = createTaskEvents(store, changes, now);
   const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now });
-  const tasks = createTaskService({ store, presence, taskEvents, settings: options, now });
+  const rateLimits = createRateLimits(
+    { rateLimit: options.rateLimit ?? 0, broadcastLimit: options.broadcastLimit ?? 0 },
+    now,
+  );
+  const tasks = createTaskService({ store, presence, taskEvents, rateLimits, settings: options, now });
+  const messages = createMessageService({ store, changes, rateLimits, now }, options);
   const sweeper = createSweeper(
     { store, taskEvents, bus, now },
     { maxAttempts: options.maxAttempts, onError: (error) => options.onBackgroundError?.(error, 'sweep') },
@@ -56,6 +67,8 @@ export function createHub(store: Store, options: HubOptions) {
     agents,
     tasks,
     sweeper,
+    messages,
+    rateLimits,
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
     pruneEvents,

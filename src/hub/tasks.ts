@@ -6,6 +6,7 @@ import type { Store } from '../store/index.js';
 import type { TaskPatch, TaskRecord } from '../store/tasks.js';
 import type { Presence } from './presence.js';
 import { presentTask } from './present.js';
+import type { RateLimits } from './rate-limit.js';
 import { pickAgent } from './routing.js';
 import type { TaskEvents } from './task-events.js';
 
@@ -40,6 +41,7 @@ interface Deps {
   store: Store;
   presence: Presence;
   taskEvents: TaskEvents;
+  rateLimits: RateLimits;
   settings: TaskSettings;
   now: () => number;
 }
@@ -55,7 +57,7 @@ function decodeCursor(cursor: string): number {
   return seq;
 }
 
-export function createTaskService({ store, presence, taskEvents, settings, now }: Deps) {
+export function createTaskService({ store, presence, taskEvents, rateLimits, settings, now }: Deps) {
   /** The task if the actor may see it; `404` otherwise, never revealing that it exists. */
   const loadVisible = (actor: Actor, id: string): TaskRecord => {
     const task = store.tasks.get(id);
@@ -110,7 +112,8 @@ export function createTaskService({ store, presence, taskEvents, settings, now }
   return {
     /**
      * Creates a task in status `assigned` and delivers it. With an `idempotencyKey` the assigner has used before,
-     * returns that first task instead (`created: false`).
+     * returns that first task instead (`created: false`). A created task counts toward the sender's rate limit.
+     * @throws HubError `rate_limited` (nothing stored) over the limit.
      */
     create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): { task: Task; created: boolean } {
       return taskEvents.run(() => {
@@ -119,6 +122,8 @@ export function createTaskService({ store, presence, taskEvents, settings, now }
           if (first) return { task: presentTask(first), created: false };
         }
         const target = resolveTarget(input);
+        // Every front (HTTP, rpc, email) creates through here, so the sender's limit holds for all of them.
+        rateLimits.admit(actor, 'task');
         const createdAt = now();
         const record = store.tasks.insert({
           id: randomUUID(),

@@ -75,6 +75,7 @@ export function createAgentStore(db: Db) {
        FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = ?`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM agents'),
+    byEmail: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE lower(email) = lower(?) ORDER BY name'),
   };
   for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count]) stmt.pluck();
 
@@ -91,6 +92,11 @@ export function createAgentStore(db: Db) {
 
     list(capability?: string): AgentRow[] {
       return (capability === undefined ? q.list.all() : q.listByCapability.all(capability)).map(fromRaw);
+    },
+
+    /** Agents registered with this address (compared case-insensitively); several may share one mailbox. */
+    findByEmail(email: string): AgentRow[] {
+      return q.byEmail.all(email).map(fromRaw);
     },
 
     count(): number {

@@ -1,6 +1,9 @@
 import { createAgentStore } from './agents.js';
+import { createDevMailboxStore } from './dev-mailbox.js';
 import { openDatabase, type Db } from './db.js';
 import { createEventStore } from './events.js';
+import { createMessageStore } from './messages.js';
+import { createOutboxStore } from './outbox.js';
 import { createTaskStore } from './tasks.js';
 
 export type Store = ReturnType<typeof createStore>;
@@ -17,6 +20,9 @@ export function createStore(file: string) {
     agents: createAgentStore(db),
     tasks: createTaskStore(db),
     events: createEventStore(db),
+    messages: createMessageStore(db),
+    outbox: createOutboxStore(db),
+    devMailbox: createDevMailboxStore(db),
     /** Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). */
     transaction<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

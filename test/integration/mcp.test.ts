@@ -116,7 +116,7 @@ describe('MCP server', () => {
       (r) => JSON.stringify(r),
       (e: Error) => e.message,
     );
-    expect(invalid).toMatch(/"isError":true.*Input validation error.*at progress/);
+    expect(invalid).toMatch(/Input validation error.*at progress.*"isError":true/);
     expect((await admin.getTask(task.id)).status).toBe('assigned');
   });
 });

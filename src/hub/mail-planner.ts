@@ -1,0 +1,26 @@
+import type { HubEvent } from '../domain/types.js';
+import type { Store } from '../store/index.js';
+import type { DeliveryPlanner } from './changes.js';
+import type { Presence } from './presence.js';
+
+interface Deps {
+  store: Pick<Store, 'agents' | 'outbox'>;
+  presence: Pick<Presence, 'isConnected'>;
+  now: () => number;
+}
+
+/**
+ * Decides stream or email for each event: a recipient with no open stream and a registered email gets an outbox
+ * row. Registered with `hub.changes.addPlanner`, it runs inside the event's own transaction, so the row commits
+ * (or rolls back) with the event. A recipient that connects after this decision also gets the event by replay;
+ * mail and stream may then both carry it, which is safer than neither.
+ */
+export function createMailPlanner({ store, presence, now }: Deps): DeliveryPlanner {
+  return (event: HubEvent) => {
+    for (const agent of event.recipients) {
+      if (presence.isConnected(agent)) continue;
+      const email = store.agents.get(agent)?.email;
+      if (email) store.outbox.enqueue(event.id, agent, email, now());
+    }
+  };
+}

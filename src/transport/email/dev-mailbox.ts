@@ -1,0 +1,68 @@
+import type { ParsedMail } from 'mailparser';
+import type { DevMail, DevMailboxStore, NewDevMail } from '../../store/dev-mailbox.js';
+
+/** Mails the dev mailbox keeps; older ones are dropped as new ones arrive. */
+export const DEV_MAILBOX_CAP = 1000;
+
+/** A parsed header value as one string: addresses as their text, dates in ISO form, structured values flattened. */
+function headerText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(headerText).join(', ');
+  if (value && typeof value === 'object') {
+    const v = value as { text?: unknown; value?: unknown; params?: Record<string, string> };
+    if (typeof v.text === 'string') return v.text;
+    if (typeof v.value === 'string') {
+      const params = Object.entries(v.params ?? {}).map(([k, p]) => `; ${k}=${p}`);
+      return `${v.value}${params.join('')}`;
+    }
+  }
+  return String(value);
+}
+
+/** The `event.json` part of a taskhub mail, parsed; `null` when there is none or it is not JSON. */
+export function eventJsonOf(mail: ParsedMail): unknown {
+  const part = mail.attachments.find((a) => a.filename === 'event.json' || a.contentType === 'application/json');
+  if (!part) return null;
+  try {
+    return JSON.parse(part.content.toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** What the dev mailbox keeps of a parsed mail for one envelope recipient. */
+export function toDevMail(mail: ParsedMail, envelope: { from: string; to: string }, receivedAt: number): NewDevMail {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of mail.headers) headers[key] = headerText(value);
+  return {
+    from: mail.from?.value[0]?.address ?? envelope.from,
+    to: envelope.to.toLowerCase(),
+    subject: mail.subject ?? '',
+    headers,
+    text: mail.text ?? '',
+    json: eventJsonOf(mail),
+    receivedAt,
+  };
+}
+
+/** The API's view of a kept mail. */
+export function presentDevMail(mail: DevMail) {
+  return { ...mail, receivedAt: new Date(mail.receivedAt).toISOString() };
+}
+
+/** The dev mailbox: mail the embedded listener caught because no TASKHUB_SMTP_URL was set, capped at `cap`. */
+export function createDevMailbox(store: DevMailboxStore, cap = DEV_MAILBOX_CAP) {
+  return {
+    cap,
+    add(mails: readonly NewDevMail[]): void {
+      if (mails.length > 0) store.add(mails, cap);
+    },
+    /** The newest `limit` mails, oldest first, optionally only those to `to`. */
+    list(limit: number, to?: string) {
+      return store.list(limit, to).map(presentDevMail);
+    },
+  };
+}
+
+export type DevMailbox = ReturnType<typeof createDevMailbox>;

@@ -1,0 +1,98 @@
+import type { Task } from '../../domain/types.js';
+
+/** A message as `message` events carry it. */
+export interface MailedMessage {
+  id: string;
+  threadId: string;
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+  inReplyTo: string | null;
+  createdAt: string;
+  readAt: string | null;
+}
+
+/** Characters of a payload or result shown in the text part; the whole value is always in `event.json`. */
+export const TEXT_VALUE_MAX_CHARS = 10_000;
+
+/** One line of header-safe text: every line break and control character becomes a space. */
+export function oneLine(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, ' ').trim();
+}
+
+/** At most `max` characters (code points), the last one an ellipsis when something was cut. */
+export function cut(value: string, max: number): string {
+  const chars = Array.from(value);
+  return chars.length <= max ? value : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function showValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+  const shown = cut(text ?? 'null', TEXT_VALUE_MAX_CHARS);
+  return shown.length < (text ?? '').length ? `${shown}\n(cut; the whole value is in event.json)` : shown;
+}
+
+const HOW_TO_REPLY = (id: string) => [
+  'Reply to this mail to work on the task. The subject of your reply says what it does:',
+  `  ACK:${id}     claims the task`,
+  `  STATUS:${id}  records progress; the body is the message`,
+  `  RESULT:${id}  completes it; the body is the result (JSON stays JSON)`,
+  `  ERROR:${id}   fails it; the body is the error`,
+  'A reply with any other subject completes the task like RESULT. Quoted text and signatures are ignored.',
+];
+
+/** The readable text part of a mail about a task event. */
+export function taskText(type: string, task: Task, extra: Record<string, unknown>): string {
+  const facts = [`priority ${task.priority}`, ...(task.deadline ? [`deadline ${task.deadline}`] : [])].join(', ');
+  const lines: string[] = [];
+  switch (type) {
+    case 'task.assigned':
+      lines.push(`${task.assigner} assigned a task to ${task.target} (${facts}):`, '', task.task, '');
+      if (task.payload !== null) lines.push('Payload:', showValue(task.payload), '');
+      if (task.attempts > 0) lines.push(`This is delivery ${task.attempts + 1}; earlier ones were not finished.`, '');
+      lines.push(...HOW_TO_REPLY(task.id));
+      break;
+    case 'task.claimed':
+      lines.push(`${task.target} claimed your task:`, '', task.task);
+      break;
+    case 'task.progress': {
+      const report = (extra.progress ?? {}) as { message?: string | null; progress?: number | null };
+      const percent = typeof report.progress === 'number' ? ` (${Math.round(report.progress * 100)}%)` : '';
+      lines.push(`${task.target} reports progress on your task${percent}:`, '', task.task);
+      if (report.message) lines.push('', report.message);
+      break;
+    }
+    case 'task.completed':
+      lines.push(`${task.target} completed your task:`, '', task.task, '', 'Result:', showValue(task.result));
+      break;
+    case 'task.failed':
+      lines.push(`Your task assigned to ${task.target} failed:`, '', task.task, '', `Error: ${task.error ?? 'unknown'}`);
+      break;
+    case 'task.cancelled':
+      lines.push(`The task assigned by ${task.assigner} to ${task.target} was cancelled:`, '', task.task);
+      break;
+    case 'task.expired':
+      lines.push(`Your task assigned to ${task.target} expired (deadline ${task.deadline}):`, '', task.task);
+      break;
+    default:
+      lines.push(`Task ${task.id}: ${type}.`, '', task.task);
+  }
+  lines.push('', `-- `, `taskhub · task ${task.id} · status ${task.status}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The readable text part of a mail carrying a message. */
+export function messageText(message: MailedMessage): string {
+  return [
+    `${message.from} wrote to ${message.to}:`,
+    '',
+    message.body,
+    '',
+    'Reply to this mail to answer in the thread; the body of your reply becomes the message.',
+    '',
+    '-- ',
+    `taskhub · message ${message.id} · thread ${message.threadId}`,
+    '',
+  ].join('\n');
+}
