@@ -69,26 +69,45 @@ async function recoverTask(deps: RpcDeps, input: RpcInput, sentAt: number, follo
   return found;
 }
 
-/** Recovers the dropped call's task, retrying a few times for a hub that is itself coming back. */
+/** Lookups that find the hub answering but no task before the call is taken for one that never arrived. */
+const EMPTY_LOOKUPS = 3;
+
+/**
+ * Recovers the dropped call's task. While the hub cannot be reached (restarting, say) it keeps trying until the
+ * deadline; once the hub answers, a few lookups that find nothing mean the request never arrived.
+ */
 async function findDroppedTask(deps: RpcDeps, input: RpcInput, sentAt: number, deadline: number, settings: RpcSettings,
   followed: Followed, cause: Error): Promise<Task> {
-  // A request that never reached the hub created nothing; past a few polls, say so rather than wait for nothing.
-  const giveUpAt = Math.min(deadline, Date.now() + 3 * settings.pollMs + 2000);
+  let empty = 0;
   for (;;) {
     try {
       const task = await recoverTask(deps, input, sentAt, followed);
       if (task) return task;
+      empty += 1;
     } catch (error) {
       if (!(error instanceof ConnectionError)) throw error;
     }
-    if (Date.now() >= giveUpAt) {
-      throw new ConnectionError('The rpc connection dropped and the hub has no task for it: nothing was created, so it is safe to retry.', { cause });
+    if (empty >= EMPTY_LOOKUPS) {
+      throw new ConnectionError('The rpc request was lost before the hub created a task: nothing was created, so it is safe to retry.', { cause });
+    }
+    if (Date.now() >= deadline) {
+      throw new ConnectionError('The rpc connection dropped and the hub could not be reached again before the timeout; the task may exist.', { cause });
     }
     await sleep(settings.pollMs, input.signal);
   }
 }
 
-/** Long-polls `POST /api/tasks/rpc`; `undefined` when the connection dropped (or the hub began shutting down). */
+/** Connection errors that prove nothing was sent: the hub was never reached. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function neverSent(error: unknown): boolean {
+  for (let e = error as { cause?: unknown; code?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && NEVER_SENT.has(e.code)) return true;
+  }
+  return false;
+}
+
+/** Long-polls `POST /api/tasks/rpc`; returns (not throws) the error when the connection dropped or the hub began shutting down. */
 async function longPoll(deps: RpcDeps, body: object, waitMs: number, signal?: AbortSignal): Promise<RpcAnswer | Error> {
   // A connection that goes silent without closing (a sleeping laptop) must not hold the call forever.
   const guard = new AbortController();
@@ -99,7 +118,11 @@ async function longPoll(deps: RpcDeps, body: object, waitMs: number, signal?: Ab
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (guard.signal.aborted) return guard.signal.reason as Error;
-    if (error instanceof ConnectionError) return error;
+    // A hub that was never reached created nothing: say so now rather than search for a task.
+    if (error instanceof ConnectionError) {
+      if (neverSent(error)) throw error;
+      return error;
+    }
     // Shutdown answers waiting calls with 503; the task lives on and may still be answered after a restart.
     if (error instanceof HttpError && error.code === 'shutting_down') return error;
     throw error;
