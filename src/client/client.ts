@@ -172,12 +172,14 @@ export class TaskhubClient {
     return this.request('GET', '/api/inbox', { query: { ...query } });
   }
 
-  async markRead(messageId: string): Promise<void> {
-    await this.request('POST', `/api/messages/${seg(messageId)}/read`);
+  /** Recipient: marks a message read and returns it. */
+  async markRead(messageId: string): Promise<Message> {
+    return (await this.request<{ message: Message }>('POST', `/api/messages/${seg(messageId)}/read`)).message;
   }
 
-  thread(threadId: string): Promise<Thread> {
-    return this.request('GET', `/api/threads/${seg(threadId)}`);
+  /** A thread's messages, oldest first; `nextCursor` pages on through long threads. */
+  thread(threadId: string, query: { limit?: number; cursor?: string } = {}): Promise<Thread> {
+    return this.request('GET', `/api/threads/${seg(threadId)}`, { query });
   }
 
   // Events and agents at work

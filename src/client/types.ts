@@ -65,6 +65,7 @@ export interface Thread {
   subject: string;
   participants: string[];
   messages: Message[];
+  nextCursor?: string | null;
 }
 
 /** Pass `nextCursor` back as `cursor` for the next (older) page; `null` when there is none. */

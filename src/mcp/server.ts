@@ -9,10 +9,12 @@ import {
 } from '../client/index.js';
 import { TOOLS, type ToolName } from './tools.js';
 
-/** Default wait of `call_agent`, seconds: long enough for real work, short enough for a model's turn. */
-export const DEFAULT_CALL_TIMEOUT_S = 120;
-/** Default wait of `wait_for_task`, seconds. */
-export const DEFAULT_WAIT_TIMEOUT_S = 60;
+/**
+ * Default waits of `call_agent` and `wait_for_task`, seconds: under the 60 s after which MCP clients commonly
+ * give up on a tool call (the SDK's own default request timeout).
+ */
+export const DEFAULT_CALL_TIMEOUT_S = 50;
+export const DEFAULT_WAIT_TIMEOUT_S = 50;
 
 const text = (value: unknown, isError = false): CallToolResult => ({
   content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }],

@@ -39,10 +39,16 @@ export const TOOLS = {
     description:
       'Ask another agent to do something and wait for its answer (a remote procedure call). Returns the result ' +
       'when the task completes; an error when it fails, is cancelled or expires, or when no answer comes within ' +
-      'timeoutSeconds (the task is then cancelled).',
+      'timeoutSeconds (the task is then cancelled). For long work, use assign_task and wait_for_task instead.',
     input: {
       ...address,
-      timeoutSeconds: z.number().int().min(5).max(300).optional().describe('How long to wait, 5 to 300 seconds. Default 120.'),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(5)
+        .max(300)
+        .optional()
+        .describe('How long to wait, 5 to 300 seconds. Default 50; stay under your MCP client\'s own tool-call timeout.'),
     },
   },
   get_task: {
@@ -55,7 +61,13 @@ export const TOOLS = {
       'it as it is. Check its status: it may still be open after the wait.',
     input: {
       taskId,
-      timeoutSeconds: z.number().int().min(1).max(300).optional().describe('Longest wait, 1 to 300 seconds. Default 60.'),
+      timeoutSeconds: z
+        .number()
+        .int()
+        .min(1)
+        .max(300)
+        .optional()
+        .describe('Longest wait, 1 to 300 seconds. Default 50; stay under your MCP client\'s own tool-call timeout.'),
     },
   },
   list_tasks: {

@@ -118,6 +118,61 @@ describe('CLI: agents and tasks', () => {
   });
 });
 
+describe('CLI: rpc and messages', () => {
+  it('prints an rpc result, and exits 3 for a failed task and 4 for a timeout', async () => {
+    const caller = as(await agentToken('caller'));
+    const worker = new TaskhubClient({ url: hub.url, token: await agentToken('bot', ['calc', 'hold']) }).worker({
+      concurrency: 4,
+      capabilities: {
+        calc: (p: { a: number; b: number } | null) => {
+          if (!p) throw new Error('nothing to add');
+          return p.a === 0 ? `zero plus ${p.b}` : { sum: p.a + p.b };
+        },
+        hold: (_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      },
+    });
+    try {
+      await worker.ready;
+      const json = await runCli(['rpc', 'add', '-c', 'calc', '-p', '{"a":1,"b":2}'], caller);
+      expect(json).toMatchObject({ code: 0, stdout: '{\n  "sum": 3\n}\n' });
+      const text = await runCli(['rpc', 'add', '-t', 'bot', '-c', 'calc', '-p', '{"a":0,"b":2}'], caller);
+      expect(text).toMatchObject({ code: 0, stdout: 'zero plus 2\n' });
+      const failed = await runCli(['rpc', 'add', '-c', 'calc'], caller);
+      expect(failed.code).toBe(3);
+      expect(failed.stderr).toMatch(/^taskhub: task \S+ failed: nothing to add\n$/);
+      const timedOut = await runCli(['rpc', 'wait', '-c', 'hold', '--timeout', '5'], caller);
+      expect(timedOut.code).toBe(4);
+      expect(timedOut.stderr).toMatch(/No answer to task \S+ within 5 s/);
+    } finally {
+      await worker.stop({ abort: true });
+    }
+  });
+
+  it('sends messages and reads the inbox', async () => {
+    const a = as(await agentToken('a'));
+    const b = as(await agentToken('b'));
+    await agentToken('c');
+    const sent = await runCli(['send', 'hello there', '--to', 'b,c', '-s', 'greetings'], a);
+    expect(sent.code).toBe(0);
+    expect(sent.stdout).toMatch(/^\S+ → b\n\S+ → c\n$/);
+    const fromStdin = await runCli(['send', '--to', 'b', '--subject', 'long', '-'], a, 'line one\nline two\n');
+    expect(fromStdin.code).toBe(0);
+
+    const inbox = await runCli(['inbox', '--unread'], b);
+    expect(inbox.code).toBe(0);
+    expect(inbox.stdout).toMatch(/\* a → b {2}greetings {2}\[\S+\]\n {4}hello there\n/);
+    expect(inbox.stdout).toContain('    line one\n    line two');
+    const marked = await runCli(['inbox', '--unread', '--mark-read'], b);
+    expect(marked.stdout).toMatch(/Z {4}a → b {2}greetings/);
+    const after = await runCli(['--json', 'inbox', '--unread'], b);
+    expect(JSON.parse(after.stdout).messages).toEqual([]);
+    const noOne = await runCli(['send', 'x', '--to', ',', '-s', 's'], a);
+    expect(noOne.code).toBe(1);
+    const unknown = await runCli(['send', 'x', '--to', 'nobody', '-s', 's'], a);
+    expect(unknown.code).toBe(2);
+  });
+});
+
 describe('CLI: worker and tail', () => {
   const SCRIPT = [
     'case "$TASKHUB_TASK" in',

@@ -103,6 +103,28 @@ describe('MCP server', () => {
     expect(still.task.status).toBe('assigned');
   });
 
+  it('calls an agent and waits for its answer; exchanges messages', async () => {
+    const boss = await connect((await admin.createAgent({ name: 'boss' })).token);
+    const botToken = (await admin.createAgent({ name: 'bot', capabilities: ['double'] })).token;
+    const worker = new TaskhubClient({ url: hub.url, token: botToken }).worker({
+      capabilities: { double: (n: number) => { if (n < 0) throw new Error('negative'); return n * 2; } },
+    });
+    try {
+      await worker.ready;
+      expect(await call(boss, 'call_agent', { capability: 'double', task: 'double it', payload: 21 })).toEqual({ result: 42 });
+      const failed = JSON.parse(await callError(boss, 'call_agent', { target: 'bot', capability: 'double', task: 'double it', payload: -1 }));
+      expect(failed).toMatchObject({ status: 'failed', error: 'negative', taskId: expect.any(String) });
+    } finally {
+      await worker.stop();
+    }
+    const bot = await connect(botToken);
+    const { messages } = await call(boss, 'send_message', { to: ['bot'], subject: 'thanks', body: 'well doubled' });
+    expect(messages).toHaveLength(1);
+    const inbox = await call(bot, 'read_inbox', { unread: true, markRead: true });
+    expect(inbox.messages).toMatchObject([{ from: 'boss', subject: 'thanks', body: 'well doubled' }]);
+    expect((await call(bot, 'read_inbox', { unread: true })).messages).toEqual([]);
+  });
+
   it('answers hub refusals and bad arguments as tool errors the model can read', async () => {
     const boss = await connect((await admin.createAgent({ name: 'boss' })).token);
     await admin.createAgent({ name: 'bot' });

@@ -144,6 +144,48 @@ describe('SDK: REST calls', () => {
     expect(await rejection(boss.completeTask(task.id))).toMatchObject({ status: 403, code: 'forbidden' });
   });
 
+  it('sends messages, reads the inbox and threads, and marks messages read', async () => {
+    const a = await agentClient('a');
+    const b = await agentClient('b');
+    await agentClient('c');
+    const [first] = await a.sendMessage({ to: 'b', subject: 'hello', body: 'are you there?' });
+    expect(first).toMatchObject({ from: 'a', to: 'b', subject: 'hello', readAt: null });
+    const replies = await b.sendMessage({ to: ['a', 'c'], subject: 're: hello', body: 'yes', inReplyTo: first!.id });
+    expect(replies.map((m) => m.to)).toEqual(['a', 'c']);
+    expect(new Set(replies.map((m) => m.threadId))).toEqual(new Set([first!.threadId]));
+    expect((await a.sendMessage({ to: 'ALL', subject: 'all', body: 'hi all' })).map((m) => m.to)).toEqual(['b', 'c']);
+
+    const unread = await a.inbox({ unread: true });
+    expect(unread.messages.map((m) => m.subject)).toEqual(['re: hello']);
+    expect((await a.markRead(unread.messages[0]!.id)).readAt).not.toBeNull();
+    expect((await a.inbox({ unread: true })).messages).toEqual([]);
+    const page = await b.inbox({ limit: 1 });
+    expect(page.messages).toHaveLength(1);
+    expect(page.nextCursor).not.toBeNull();
+    expect((await b.inbox({ markRead: true })).messages).toHaveLength(2);
+    expect((await b.inbox({ unread: true })).messages).toEqual([]);
+
+    const thread = await a.thread(first!.threadId);
+    expect(thread).toMatchObject({ threadId: first!.threadId, subject: 'hello' });
+    expect(thread.messages.map((m) => m.body)).toEqual(['are you there?', 'yes', 'yes']);
+  });
+
+  it('passes a rate limit on as HttpError 429 with retryAfterSeconds', async () => {
+    const limited = await startTestHub({ TASKHUB_RATE_LIMIT: '2' });
+    try {
+      const limitedAdmin = new TaskhubClient({ url: limited.url, token: limited.adminToken });
+      const a = new TaskhubClient({ url: limited.url, token: (await limitedAdmin.createAgent({ name: 'a' })).token });
+      await limitedAdmin.createAgent({ name: 'b' });
+      await a.sendMessage({ to: 'b', subject: '1', body: '1' });
+      await a.assignTask({ target: 'b', task: '2' });
+      const error = await rejection(a.sendMessage({ to: 'b', subject: '3', body: '3' }));
+      expect(error).toMatchObject({ status: 429, code: 'rate_limited' });
+      expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   it('says ConnectionError when nothing answers', async () => {
     const dead = new TaskhubClient({ url: 'http://127.0.0.1:9', token: 't' });
     const error = await rejection(dead.agents());

@@ -59,6 +59,15 @@ describe('SDK: subscribe', () => {
     expect(s.sub.closed).toBe(true);
   });
 
+  it('delivers messages as `message` events carrying the message', async () => {
+    const s = watch({}, hub.url);
+    await s.sub.ready;
+    const [sent] = await boss.sendMessage({ to: 'w', subject: 'ping', body: 'pong?' });
+    await vi.waitFor(() => expect(s.events.map((e) => e.type)).toEqual(['message']), WAIT);
+    expect(s.events[0]!.message).toMatchObject({ id: sent!.id, from: 'boss', subject: 'ping', body: 'pong?' });
+    s.sub.close();
+  });
+
   it('reconnects after the connection is cut and resumes without gap or duplicate', async () => {
     const s = watch();
     await s.sub.ready;
