@@ -28,6 +28,82 @@ export function parseOutput(stdout: string): unknown {
   }
 }
 
+interface RunOptions {
+  env: Record<string, string | undefined>;
+  input: string;
+  signal: AbortSignal;
+  timeoutMs: number | undefined;
+  onStderr: ((chunk: string) => void) | undefined;
+}
+
+/**
+ * Stops a command started in its own process group: SIGTERM to the group (so that what it started stops too),
+ * SIGKILL after a grace period. The first reason given is the one the run fails with.
+ */
+function groupStopper(pid: number | undefined) {
+  let reason: Error | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (pid !== undefined) process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  return {
+    reason: () => reason,
+    stop(why: Error) {
+      reason ??= why;
+      signalGroup('SIGTERM');
+      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+    },
+    clear: () => clearTimeout(killTimer),
+  };
+}
+
+/** Runs a command to its end: resolves with its stdout on exit 0, rejects with why it did not succeed. */
+function runCommand(file: string, args: string[], options: RunOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // Its own process group, so that stopping it also stops what it started (the `sleep` under `sh -c`), which
+    // would otherwise hold its pipes open.
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: options.env });
+    const stopper = groupStopper(child.pid);
+    let stdout = '';
+    let stdoutBytes = 0;
+    let stderr = '';
+    const onAbort = () => stopper.stop(options.signal.reason as Error);
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    const limit = options.timeoutMs
+      ? setTimeout(() => stopper.stop(new Error(`command timed out after ${options.timeoutMs! / 1000} s`)), options.timeoutMs)
+      : undefined;
+
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdoutBytes += Buffer.byteLength(chunk);
+      if (stdoutBytes > MAX_OUTPUT_BYTES) return stopper.stop(new Error(`command output is over ${MAX_OUTPUT_BYTES} bytes`));
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+      options.onStderr?.(chunk);
+    });
+    // A command that does not read its stdin closes the pipe early; that is its business.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
+
+    child.on('error', (error) => stopper.stop(new Error(`cannot run ${file}: ${error.message}`)));
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      stopper.clear();
+      options.signal.removeEventListener('abort', onAbort);
+      const failure = stopper.reason();
+      if (failure) return reject(failure);
+      if (code === 0) return resolve(stdout);
+      const how = code !== null ? `exit code ${code}` : `signal ${signal}`;
+      reject(new Error(`command failed (${how})${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
+    });
+  });
+}
+
 /**
  * A handler that runs `command` once per task: one argument runs through `/bin/sh -c` (pipes and all), several
  * run as an argv without a shell. The payload is written to stdin as JSON; the task is described in
@@ -37,66 +113,16 @@ export function parseOutput(stdout: string): unknown {
  */
 export function shellHandler(command: string[], options: ShellOptions): TaskHandler {
   const [file, ...args] = command.length === 1 ? ['/bin/sh', '-c', command[0]!] : command;
-  return (payload, ctx) =>
-    new Promise((resolve, reject) => {
-      const { task } = ctx;
-      const child = spawn(file!, args, {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        // Its own process group, so that stopping it also stops what it started (the `sleep` under `sh -c`),
-        // which would otherwise hold its pipes open.
-        detached: true,
-        env: {
-          ...options.env,
-          TASKHUB_TASK_ID: task.id,
-          TASKHUB_TASK: task.task,
-          TASKHUB_CAPABILITY: task.capability ?? '',
-          TASKHUB_ASSIGNER: task.assigner,
-          TASKHUB_PRIORITY: task.priority,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      let failure: Error | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
-      const signalGroup = (signal: NodeJS.Signals) => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
-        } catch {
-          // Already gone.
-        }
-      };
-      const stop = (reason: Error) => {
-        failure ??= reason;
-        signalGroup('SIGTERM');
-        killTimer ??= setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
-      };
-      const onAbort = () => stop(ctx.signal.reason as Error);
-      const limit = options.timeoutMs
-        ? setTimeout(() => stop(new Error(`command timed out after ${options.timeoutMs! / 1000} s`)), options.timeoutMs)
-        : undefined;
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
-
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (Buffer.byteLength(stdout) > MAX_OUTPUT_BYTES) stop(new Error(`command output is over ${MAX_OUTPUT_BYTES} bytes`));
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
-        options.onStderr?.(chunk);
-      });
-      // A command that does not read its stdin closes the pipe early; that is its business.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(JSON.stringify(payload ?? null));
-
-      child.on('error', (error) => (failure ??= new Error(`cannot run ${file}: ${error.message}`)));
-      child.on('close', (code, signal) => {
-        clearTimeout(limit);
-        clearTimeout(killTimer);
-        ctx.signal.removeEventListener('abort', onAbort);
-        if (failure) return reject(failure);
-        if (code === 0) return resolve(parseOutput(stdout));
-        const how = code !== null ? `exit code ${code}` : `signal ${signal}`;
-        reject(new Error(`command failed (${how})${stderr.trim() ? `: ${stderr.trim()}` : ''}`));
-      });
-    });
+  return async (payload, { task, signal }) => {
+    const env = {
+      ...options.env,
+      TASKHUB_TASK_ID: task.id,
+      TASKHUB_TASK: task.task,
+      TASKHUB_CAPABILITY: task.capability ?? '',
+      TASKHUB_ASSIGNER: task.assigner,
+      TASKHUB_PRIORITY: task.priority,
+    };
+    const input = JSON.stringify(payload ?? null);
+    return parseOutput(await runCommand(file!, args, { env, input, signal, timeoutMs: options.timeoutMs, onStderr: options.onStderr }));
+  };
 }

@@ -45,10 +45,13 @@ export interface Worker {
   stop(options?: { abort?: boolean }): Promise<void>;
 }
 
+/** Pending tasks fetched per drain; a full page means more wait, so the next free slot drains again. */
+const PENDING_PAGE = 100;
+
 /** What the worker needs from the client. */
 export interface WorkerClient {
   subscribe(handler: (event: HubEvent) => void, options: SubscribeOptions): Subscription;
-  pendingTasks(): Promise<Task[]>;
+  pendingTasks(query: { limit?: number }): Promise<Task[]>;
   claimTask(id: string, options?: { leaseSeconds?: number }): Promise<Task>;
   progress(id: string, report: string | { message?: string; progress?: number }): Promise<Task>;
   completeTask(id: string, result?: unknown): Promise<Task>;
@@ -147,7 +150,9 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
       do {
         drainAgain = false;
         try {
-          for (const task of await client.pendingTasks()) offer(task);
+          const pending = await client.pendingTasks({ limit: PENDING_PAGE });
+          if (pending.length === PENDING_PAGE) backlog = true;
+          for (const task of pending) offer(task);
         } catch (error) {
           report(error);
         }
