@@ -1,8 +1,9 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TaskhubClient } from '../../src/client/index.js';
-import { ensureBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
+import { BIN, ensureBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { makeDataDir, startTestHub, type TestHub } from '../helpers/hub.js';
 
 let hub: TestHub;
@@ -248,6 +249,22 @@ describe('CLI: worker and tail', () => {
     expect(lines[0]).toMatchObject({ taskId: task.id, task: { status: 'cancelled' } });
     expect(await text.stop('SIGINT')).toBe(0);
     expect(await json.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('package', () => {
+  it('exports the built SDK, with its types, as taskhub and taskhub/client', async () => {
+    const script =
+      "const c = await import('taskhub/client'); const r = await import('taskhub');" +
+      "console.log(typeof c.TaskhubClient, c.TaskhubClient === r.TaskhubClient, typeof c.HttpError)";
+    const result = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: path.dirname(path.dirname(BIN)) }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      );
+    });
+    expect(result).toBe('function true function\n');
+    const types = fs.readFileSync(path.join(path.dirname(path.dirname(BIN)), 'client', 'index.d.ts'), 'utf8');
+    expect(types).toContain('TaskhubClient');
   });
 });
 
