@@ -19,9 +19,12 @@ for (const config of ['tsconfig.build.json', 'tsconfig.client.json']) {
   if (status !== 0) process.exit(status ?? 1);
 }
 
+// The dashboard's browser code is built on its own into public/js/; nothing of it belongs in dist/.
+const skipped = [path.join(src, 'dashboard')];
 let copied = 0;
 for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
+  if (skipped.some((dir) => entry.parentPath === dir || entry.parentPath.startsWith(dir + path.sep))) continue;
   const from = path.join(entry.parentPath, entry.name);
   const to = path.join(dist, path.relative(src, from));
   fs.mkdirSync(path.dirname(to), { recursive: true });

@@ -8,10 +8,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
-import { rpcRoutes } from './http/routes/rpc.js';
-import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
 import { messageRoutes } from './http/routes/messages.js';
+import { rpcRoutes } from './http/routes/rpc.js';
+import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import { createStore } from './store/index.js';
 import { createComposer } from './transport/email/compose.js';
@@ -121,7 +121,6 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       await mail.sender.stop();
       await mail.inbound.stop();
       hub.stop();
-      // The email outbox gets its chance to flush here, while the database is still open.
       store.close();
       logger.info('taskhub stopped');
     })());
@@ -134,7 +133,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
  * and the dev mailbox when no TASKHUB_SMTP_URL is set) and the outbox sender, which starts after the listener so that
  * dev mail has somewhere to go.
  */
-async function startEmail(config: Config, hub: ReturnType<typeof createHub>, secret: string, logger: Logger) {
+async function startEmail(
+  config: Config,
+  hub: ReturnType<typeof createHub>,
+  secret: string,
+  logger: Logger,
+) {
   const { store } = hub;
   hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);

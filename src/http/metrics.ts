@@ -43,6 +43,15 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     },
   });
   new Gauge({
+    name: 'taskhub_outbox_mails',
+    help: 'Mails in the email outbox, by status (queued, sent, failed).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    collect() {
+      for (const [status, n] of Object.entries(hub.store.outbox.counts())) this.set({ status }, n);
+    },
+  });
+  new Gauge({
     name: 'taskhub_last_event_id',
     help: 'The newest event id issued.',
     registers: [registry],

@@ -94,7 +94,11 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
     remove(name: string): void {
       const removed = taskEvents.run(() => {
         for (const task of store.tasks.openByTarget(name)) {
-          taskEvents.transition(task, TRANSITIONS.abandon, { error: 'agent_removed', completedAt: now() });
+          taskEvents.transition(task, TRANSITIONS.abandon, {
+            error: 'agent_removed',
+            completedAt: now(),
+            leaseExpiresAt: null,
+          });
         }
         return store.agents.remove(name);
       });

@@ -106,13 +106,14 @@ describe('agents', () => {
     const stream = openStream(hub.url, doomed.token);
     await stream.waitFor((e) => e.some((x) => x.type === 'ready'));
     const open = await boss.post('/api/tasks', { target: 'doomed', task: 'open one' });
+    await doomed.post(`/api/tasks/${open.body.task.id}/claim`);
     const done = await boss.post('/api/tasks', { target: 'doomed', task: 'finished one' });
     await doomed.post(`/api/tasks/${done.body.task.id}/complete`, { result: 1 });
 
     const res = await call(hub, hub.adminToken, 'DELETE', '/api/agents/doomed');
     expect(res.status).toBe(204);
     const failed = await boss.get(`/api/tasks/${open.body.task.id}`);
-    expect(failed.body.task).toMatchObject({ status: 'failed', error: 'agent_removed' });
+    expect(failed.body.task).toMatchObject({ status: 'failed', error: 'agent_removed', leaseExpiresAt: null });
     expect((await boss.get(`/api/tasks/${done.body.task.id}`)).body.task.status).toBe('completed');
     expect((await doomed.get('/api/tasks/pending')).status).toBe(401);
     await stream.waitFor(() => stream.errors.length > 0);

@@ -118,9 +118,10 @@ describe('outbound mail', () => {
   it('lets no CR/LF in task text, payload, message subject, body or names inject a header or a part', async () => {
     const evil = 'Evil\r\nBcc: thief@example.com\r\nX-Injected: yes\n\n--boundary\r\n.\r\nMAIL FROM:<x@y>';
     const id = (await boss.post('/api/tasks', { target: 'worker', task: evil, payload: { note: evil } })).body.task.id;
+    // Names and ids are validated where they are made; the mail does not rely on that.
     const message = {
-      id: randomUUID(), threadId: randomUUID(), from: 'boss', to: 'worker', subject: evil, body: evil,
-      inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
+      id: randomUUID(), threadId: `t\r\nX-Injected: yes`, from: 'boss\r\nBcc: thief@example.com', to: 'worker',
+      subject: evil, body: evil, inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
     };
     const { changes } = hub.hub;
     changes.run(() =>
@@ -142,6 +143,9 @@ describe('outbound mail', () => {
     expect(eventJson(task!).task.payload).toEqual({ note: evil });
     expect(task!.parsed.text).toContain('MAIL FROM:<x@y>');
     expect(msg!.parsed.subject).toBe('Evil Bcc: thief@example.com X-Injected: yes --boundary . MAIL FROM:<x@y>');
+    expect(msg!.parsed.headers.get('x-taskhub-from')).toBe('boss Bcc: thief@example.com');
+    expect(msg!.parsed.headers.get('x-taskhub-thread-id')).toBe('t X-Injected: yes');
+    expect(msg!.parsed.references).toBe(`<thread.tX-Injectedyes@${DOMAIN}>`);
     expect(eventJson(msg!).message.body).toBe(evil);
   });
 

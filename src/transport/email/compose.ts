@@ -1,6 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { HubEvent, Task } from '../../domain/types.js';
-import { cut, messageText, oneLine, taskText, type MailedMessage } from './mail-text.js';
+import type { Message } from '../../domain/message.js';
+import { cut, messageText, oneLine, taskText } from './mail-text.js';
 import type { ReplyAddresses } from './reply-address.js';
 
 /** Characters of the task text in a `TASK:` subject (the contract's "cut at 80 chars"). */
@@ -18,6 +19,9 @@ const SUBJECT_PREFIX: Record<string, string> = {
   'task.cancelled': 'CANCEL',
   'task.expired': 'EXPIRED',
 };
+
+/** An id or name as it may appear inside `<…@domain>` and addresses: anything but `[A-Za-z0-9._-]` removed. */
+const token = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '');
 
 export interface ComposeOptions {
   /** From of every mail (TASKHUB_MAIL_FROM). */
@@ -40,11 +44,12 @@ export interface MailItem {
  * Builds the mail for one event and one recipient: subject, `X-Taskhub-*` headers, a Message-ID with
  * In-Reply-To/References pointing at one root per task or thread (so a mail client shows them as one thread), the
  * signed Reply-To, a text part and the event as `event.json`. Every value that a user wrote and that ends up in a
- * header goes through `oneLine`, so no line break can start a header of its own.
+ * header goes through `oneLine` (ids inside `<…>` and addresses through `token`), so no line break can start a
+ * header of its own.
  */
 export function createComposer(options: ComposeOptions) {
   const { domain } = options;
-  const messageId = (item: MailItem) => `<e${item.event.id}.${item.agent}.${options.instanceId}@${domain}>`;
+  const messageId = (item: MailItem) => `<e${item.event.id}.${token(item.agent)}.${token(options.instanceId)}@${domain}>`;
 
   const base = (item: MailItem, root: string, json: Record<string, unknown>): SendMailOptions => ({
     from: { name: 'taskhub', address: options.from },
@@ -69,9 +74,9 @@ export function createComposer(options: ComposeOptions) {
     const subject =
       item.event.type === 'task.assigned' ? `${prefix} ${cut(oneLine(task.task), SUBJECT_TASK_TEXT_CHARS)}` : prefix;
     return {
-      ...base(item, `<task.${task.id}@${domain}>`, json),
+      ...base(item, `<task.${token(task.id)}@${domain}>`, json),
       subject,
-      replyTo: options.replyAddresses.address('task', task.id, item.agent),
+      replyTo: options.replyAddresses.address('task', token(task.id), item.agent),
       headers: {
         ...eventHeaders(item.event),
         'X-Taskhub-Task-Id': oneLine(task.id),
@@ -83,10 +88,10 @@ export function createComposer(options: ComposeOptions) {
     };
   };
 
-  const composeMessage = (item: MailItem, message: MailedMessage, json: Record<string, unknown>) => ({
-    ...base(item, `<thread.${message.threadId}@${domain}>`, json),
+  const composeMessage = (item: MailItem, message: Message, json: Record<string, unknown>) => ({
+    ...base(item, `<thread.${token(message.threadId)}@${domain}>`, json),
     subject: cut(oneLine(message.subject), SUBJECT_MAX_CHARS) || '(no subject)',
-    replyTo: options.replyAddresses.address('message', message.id, item.agent),
+    replyTo: options.replyAddresses.address('message', token(message.id), item.agent),
     headers: {
       ...eventHeaders(item.event),
       'X-Taskhub-Message-Id': oneLine(message.id),
@@ -104,7 +109,7 @@ export function createComposer(options: ComposeOptions) {
       const { event } = item;
       const data = JSON.parse(event.data) as Record<string, unknown>;
       const json = { id: event.id, type: event.type, at: new Date(event.at).toISOString(), ...data };
-      if (event.type === 'message') return composeMessage(item, data.message as MailedMessage, json);
+      if (event.type === 'message') return composeMessage(item, data.message as Message, json);
       const { task, ...extra } = data as { task: Task };
       if (!task?.id) throw new Error(`event ${event.id} (${event.type}) carries neither a task nor a message`);
       return composeTask(item, task, extra, json);

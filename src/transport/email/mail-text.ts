@@ -1,17 +1,6 @@
+import type { Message } from '../../domain/message.js';
 import type { Task } from '../../domain/types.js';
 
-/** A message as `message` events carry it. */
-export interface MailedMessage {
-  id: string;
-  threadId: string;
-  from: string;
-  to: string;
-  subject: string;
-  body: string;
-  inReplyTo: string | null;
-  createdAt: string;
-  readAt: string | null;
-}
 
 /** Characters of a payload or result shown in the text part; the whole value is always in `event.json`. */
 export const TEXT_VALUE_MAX_CHARS = 10_000;
@@ -83,7 +72,7 @@ export function taskText(type: string, task: Task, extra: Record<string, unknown
 }
 
 /** The readable text part of a mail carrying a message. */
-export function messageText(message: MailedMessage): string {
+export function messageText(message: Message): string {
   return [
     `${message.from} wrote to ${message.to}:`,
     '',

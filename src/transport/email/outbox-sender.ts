@@ -42,8 +42,10 @@ type SocketCallback = (error: Error | null, socket?: { connection: net.Socket })
 
 /**
  * Opens the TCP connection for nodemailer with Nagle's algorithm off. nodemailer writes a mail's end marker as a
- * small packet of its own; with Nagle on, it waits for the server's delayed ACK, about 40 ms per mail. nodemailer
- * still does the SMTP, and the TLS of `smtps://` or STARTTLS, on top of this socket.
+ * small packet of its own; with Nagle on, it waits for the server's delayed ACK, about 40 ms per mail. The socket is
+ * handed over while still connecting: nodemailer's own handlers then see a refused or stalled connection (its
+ * greeting timeout) exactly as with a socket it opened itself, and do the SMTP and any TLS on top. (Calling back
+ * with an error instead would leave nodemailer's pool waiting on the failed connection forever.)
  */
 function connectWithoutDelay(options: { host?: string; port?: number; secure?: boolean }, callback: SocketCallback) {
   const socket = net.connect({
@@ -51,17 +53,7 @@ function connectWithoutDelay(options: { host?: string; port?: number; secure?: b
     port: options.port ?? (options.secure ? 465 : 587),
     noDelay: true,
   });
-  const timer = setTimeout(() => socket.destroy(new Error('Connection timeout')), SMTP_TIMEOUTS.connectionTimeout);
-  const fail = (error: Error) => {
-    clearTimeout(timer);
-    callback(error);
-  };
-  socket.once('error', fail);
-  socket.once('connect', () => {
-    clearTimeout(timer);
-    socket.off('error', fail);
-    callback(null, { connection: socket });
-  });
+  callback(null, { connection: socket });
 }
 
 /** A nodemailer transport to `TASKHUB_SMTP_URL`, or to the embedded listener at `host:port` when there is none. */
@@ -84,7 +76,7 @@ function isServerWide(error: unknown): boolean {
   return typeof code !== 'number' || code === 421;
 }
 
-const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
 
 /**
  * Drains the outbox through nodemailer, one mail at a time. It wakes when a committed event may have queued mail
@@ -114,7 +106,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
   const mayContinue = () => !stopped && now() < flushUntil && now() >= pausedUntil;
 
   const settleFailure = (item: OutboxItem, error: unknown) => {
-    const reason = describe(error);
+    const reason = reasonOf(error);
     const at = now();
     if (at - item.createdAt >= maxAgeMs) {
       outbox.markFailed(item.id, reason);
@@ -128,9 +120,18 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
   };
 
   const sendOne = async (item: OutboxItem) => {
+    let mail: ReturnType<Composer['compose']>;
+    try {
+      mail = composer.compose({ agent: item.agent, email: item.email, event: item.event });
+    } catch (error) {
+      // An event the composer cannot read will not read better later; it must not pause the outbox either.
+      outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
+      logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
+      return;
+    }
     let error: unknown;
     try {
-      await transport.sendMail(composer.compose({ agent: item.agent, email: item.email, event: item.event }));
+      await transport.sendMail(mail);
     } catch (caught) {
       error = caught ?? new Error('send failed');
     }
@@ -159,6 +160,9 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     do {
       wakeAgain = false;
       while (mayContinue()) {
+        // A read first: most events queue no mail, and the claim is a write.
+        const due = outbox.nextDueAt();
+        if (due === undefined || due > now()) break;
         const item = outbox.claimDue(now(), now() + claimMs);
         if (!item) break;
         await sendOne(item);
@@ -217,9 +221,6 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
         transport.close();
       })());
     },
-
-    /** True while a pass over the outbox is under way (for tests and diagnostics). */
-    isBusy: () => running !== undefined,
   };
 }
 

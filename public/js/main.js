@@ -1,0 +1,158 @@
+/**
+ * The taskhub dashboard: signs in with an admin token kept in sessionStorage, follows the hub's event stream and
+ * keeps every view current without reloading the page. Served from public/ as plain ES modules.
+ */
+import { createApi } from './api.js';
+import { byId } from './dom.js';
+import { refreshTimes } from './format.js';
+import { createOpenTasks } from './open-tasks.js';
+import { askForToken, storedToken, storeToken } from './session.js';
+import { createLiveStream } from './sse.js';
+import { createAgentsView } from './views/agents.js';
+import { createEventsView } from './views/events.js';
+import { createMailboxView } from './views/mailbox.js';
+import { renderStats } from './views/stats.js';
+import { createTaskDetail } from './views/task-detail.js';
+import { createTaskForm } from './views/task-form.js';
+import { createTasksView } from './views/tasks.js';
+/** Agents (presence has no events), stats and the mailbox are re-read this often (ms). */
+export const POLL_MS = 5000;
+/** A burst of events refreshes the figures at most this often (ms). */
+const FIGURES_THROTTLE_MS = 1000;
+function createDashboard() {
+    let token = storedToken();
+    let needsSync = true;
+    let pollTimer;
+    const main = byId('app');
+    const login = byId('login');
+    const signOut = (message) => {
+        stop();
+        storeToken((token = null));
+        main.hidden = true;
+        askForToken(login, start, message);
+    };
+    const api = createApi({ token: () => token, onUnauthorized: () => signOut('The hub refused the token; enter an admin token.') });
+    const openTasks = createOpenTasks(api);
+    const detail = createTaskDetail({ api, root: byId('task-detail') });
+    const select = (id) => void detail.show(id);
+    const tasks = createTasksView({ api, root: byId('tasks'), tabs: byId('task-tabs'), pager: byId('task-pager'), onSelect: (t) => void detail.show(t.id, t) });
+    const form = createTaskForm({ api, form: byId('task-form'), onCreated: (t) => tasks.apply(t), onSelectTask: select });
+    const agents = createAgentsView({ api, root: byId('agents'), openTasks, onAgents: (list) => form.setAgents(list) });
+    const events = createEventsView({ root: byId('events'), onSelectTask: select });
+    const mailbox = createMailboxView({ api, outbox: byId('outbox'), mailbox: byId('mailbox') });
+    const refreshFigures = async () => {
+        try {
+            const stats = await api.get('/api/stats');
+            renderStats(byId('stats'), stats);
+            tasks.setCounts(stats.tasks);
+            mailbox.renderOutbox(stats);
+        }
+        catch {
+            // The connection state says when the hub is away; the figures stay as they were.
+        }
+    };
+    const figures = throttle(() => {
+        void refreshFigures();
+        agents.render();
+    }, FIGURES_THROTTLE_MS);
+    const newAgents = throttle(() => void agents.load(), FIGURES_THROTTLE_MS);
+    /** Reads everything again through the REST routes: at start and after the hub says `reset`. */
+    const resync = () => Promise.all([tasks.reload(), openTasks.load().then(agents.render, () => { }), agents.load(), refreshFigures(), mailbox.load()]);
+    const onFrame = (frame) => {
+        if (frame.event === 'ready') {
+            showState('live');
+            if (needsSync)
+                void resync();
+            needsSync = false;
+            return;
+        }
+        if (frame.event === 'reset')
+            return void resync();
+        let event;
+        try {
+            event = JSON.parse(frame.data);
+        }
+        catch {
+            return;
+        }
+        events.add(event);
+        if (event.task) {
+            tasks.apply(event.task);
+            openTasks.apply(event.task);
+            if (!agents.knows(event.task.target))
+                newAgents.run();
+        }
+        detail.apply(event);
+        figures.run();
+    };
+    const showState = (state, detailText = '') => {
+        const el = byId('conn');
+        el.className = `conn conn-${state}`;
+        el.textContent = state === 'stopped' ? 'offline' : state;
+        el.title = detailText;
+    };
+    const stream = createLiveStream({
+        url: '/api/events',
+        token: () => token,
+        onFrame,
+        onState: showState,
+        onUnauthorized: () => signOut('The hub refused the token for the event stream; enter an admin token.'),
+    });
+    function start(accepted) {
+        storeToken((token = accepted));
+        main.hidden = false;
+        needsSync = true;
+        detail.render();
+        // The snapshot is read once the stream is open (on `ready`), so no event falls between the two.
+        stream.start();
+        pollTimer = setInterval(() => {
+            void agents.load();
+            void refreshFigures();
+            void mailbox.load();
+            refreshTimes(document);
+        }, POLL_MS);
+    }
+    function stop() {
+        stream.stop();
+        clearInterval(pollTimer);
+        pollTimer = undefined;
+        figures.stop();
+        newAgents.stop();
+        tasks.stop();
+        events.stop();
+        form.stop();
+    }
+    byId('sign-out').addEventListener('click', () => signOut('Signed out. The token was forgotten.'));
+    const pause = byId('events-pause');
+    pause.addEventListener('click', () => {
+        const paused = pause.getAttribute('aria-pressed') !== 'true';
+        pause.setAttribute('aria-pressed', String(paused));
+        pause.textContent = paused ? 'Resume' : 'Pause';
+        events.setPaused(paused);
+    });
+    return {
+        boot() {
+            if (token)
+                start(token);
+            else
+                askForToken(login, start);
+        },
+    };
+}
+/** Runs `fn` at most once per `ms`, at the end of the window, however often it is asked for. */
+function throttle(fn, ms) {
+    let timer;
+    return {
+        run() {
+            timer ??= setTimeout(() => {
+                timer = undefined;
+                fn();
+            }, ms);
+        },
+        stop() {
+            clearTimeout(timer);
+            timer = undefined;
+        },
+    };
+}
+createDashboard().boot();
