@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionError, HttpError, TaskhubClient } from '../../src/client/index.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { rejection } from '../helpers/promises.js';
 
 let hub: TestHub;
 let admin: TaskhubClient;
@@ -11,15 +12,6 @@ async function agentClient(name: string, capabilities: string[] = [], pollMs?: n
   return new TaskhubClient({ url: hub.url, token, ...(pollMs !== undefined && { pollMs }) });
 }
 
-/** Awaits a rejection and returns it, failing the test if the promise resolved. */
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
 
 beforeEach(async () => {
   hub = await startTestHub();

@@ -9,6 +9,7 @@ import {
   type WorkerOptions,
 } from '../../src/client/index.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { rejection } from '../helpers/promises.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 
 let hub: TestHub;
@@ -55,14 +56,6 @@ function holding() {
   return { handler, started, release: (id: string, value: unknown) => releases.get(id)!(value) };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
 
 describe('SDK: rpc', () => {
   it('resolves with the result, and rejects with typed errors for failure and refusal', async () => {
