@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR } from './http/app.js';
+import { trackConnections } from './http/connections.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { rpcRoutes } from './http/routes/rpc.js';
@@ -90,6 +91,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   });
 
   const server = http.createServer(app);
+  const connections = trackConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -113,7 +115,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       rpc.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.close();
-      server.closeIdleConnections();
+      connections.closeIdle();
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await closed;
       clearTimeout(cut);
