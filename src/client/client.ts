@@ -1,5 +1,5 @@
 import { createRequest, type FetchLike, type HttpSettings, type Request } from './http.js';
-import { callRpc, type Followed } from './rpc.js';
+import { callRpc } from './rpc.js';
 import { subscribe, type EventHandler, type SubscribeOptions, type Subscription } from './subscribe.js';
 import type {
   Agent,
@@ -41,7 +41,6 @@ export class TaskhubClient {
   private readonly token: string;
   private readonly fetchImpl: FetchLike;
   private readonly pollMs: number;
-  private readonly followed: Followed = new Set();
 
   constructor(options: TaskhubClientOptions) {
     if (!options.url) throw new TypeError('TaskhubClient needs the hub url.');
@@ -148,16 +147,11 @@ export class TaskhubClient {
   /**
    * Asks an agent (by `target` or `capability`) and waits for the answer: resolves with the result, rejects with
    * `TaskFailedError` (failed, cancelled, expired), `RpcTimeoutError`, or `HttpError`. If the connection drops,
-   * the call finds its task again and polls it, so a network blip never loses an answer.
+   * the call is sent again under its idempotency key every `pollMs` until the timeout: the hub never creates it
+   * twice, so a network blip or a hub restart never loses an answer.
    */
   rpc<T = unknown>(input: RpcInput): Promise<T> {
-    const deps = {
-      request: this.request,
-      getTask: (id: string) => this.getTask(id),
-      cancelTask: (id: string) => this.cancelTask(id),
-      listTasks: (query: ListTasksQuery) => this.listTasks(query),
-    };
-    return callRpc<T>(deps, input, { pollMs: this.pollMs, graceMs: 10_000 }, this.followed);
+    return callRpc<T>({ request: this.request }, input, { pollMs: this.pollMs, graceMs: 10_000 });
   }
 
   // Messages

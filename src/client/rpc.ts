@@ -1,7 +1,7 @@
 import { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError } from './errors.js';
 import type { Request } from './http.js';
-import { isTerminal, type ListTasksQuery, type RpcInput, type Task, type TaskStatus } from './types.js';
-import { pollTask, sleep } from './wait.js';
+import type { RpcInput, TaskStatus } from './types.js';
+import { sleep } from './wait.js';
 
 /** The hub's rpc answer. */
 interface RpcAnswer {
@@ -13,13 +13,10 @@ interface RpcAnswer {
 
 export interface RpcDeps {
   request: Request;
-  getTask(id: string): Promise<Task>;
-  cancelTask(id: string): Promise<Task>;
-  listTasks(query: ListTasksQuery): Promise<{ tasks: Task[] }>;
 }
 
 export interface RpcSettings {
-  /** Interval of the polling fallback, ms. */
+  /** Pause before re-sending a call whose connection dropped, ms. */
   pollMs: number;
   /** Extra wait past the rpc timeout before a silent long-poll is given up as dropped, ms. */
   graceMs: number;
@@ -29,72 +26,12 @@ export interface RpcSettings {
 const MIN_TIMEOUT_S = 5;
 const MAX_TIMEOUT_S = 300;
 export const DEFAULT_RPC_TIMEOUT_MS = 180_000;
-/** How far before the call a task may have been created by the hub's clock and still be taken for it, ms. */
-const CLOCK_SKEW_MS = 60_000;
-/** Tasks of the caller looked at when recovering the task of a dropped call. */
-const RECOVERY_SCAN = 50;
 
-/** Ids of tasks that an rpc of this client is already following, so that two identical calls never share one. */
-export type Followed = Set<string>;
-
-/** Turns an answer (from the long-poll or from polling) into the result, or the typed error. */
-function settle(taskId: string, status: TaskStatus | 'timeout', result: unknown, error: string | null | undefined,
-  timeoutMs: number, task?: Task): unknown {
-  if (status === 'completed') return result;
-  if (status === 'timeout') throw new RpcTimeoutError(taskId, timeoutMs);
-  throw new TaskFailedError(taskId, status, error ?? null, task);
-}
-
-const samePayload = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-
-/**
- * Finds the task a dropped rpc created. The contract's rpc route takes no idempotency key, so the call is known
- * by what it asked: the caller's newest rpc task with the same text, payload, target and capability, created
- * since shortly before the call, and not followed by another call of this client.
- */
-async function recoverTask(deps: RpcDeps, input: RpcInput, sentAt: number, followed: Followed): Promise<Task | undefined> {
-  const { tasks } = await deps.listTasks({ role: 'assigner', limit: RECOVERY_SCAN });
-  const found = tasks.find(
-    (t) =>
-      t.kind === 'rpc' &&
-      !followed.has(t.id) &&
-      Date.parse(t.createdAt) >= sentAt - CLOCK_SKEW_MS &&
-      t.task === input.task &&
-      (input.target === undefined || t.target === input.target) &&
-      (input.capability ?? null) === t.capability &&
-      samePayload(t.payload, input.payload),
-  );
-  // Marked in the same turn as the search, so that a twin call recovering at the same time cannot pick it too.
-  if (found) followed.add(found.id);
-  return found;
-}
-
-/** Lookups that find the hub answering but no task before the call is taken for one that never arrived. */
-const EMPTY_LOOKUPS = 3;
-
-/**
- * Recovers the dropped call's task. While the hub cannot be reached (restarting, say) it keeps trying until the
- * deadline; once the hub answers, a few lookups that find nothing mean the request never arrived.
- */
-async function findDroppedTask(deps: RpcDeps, input: RpcInput, sentAt: number, deadline: number, settings: RpcSettings,
-  followed: Followed, cause: Error): Promise<Task> {
-  let empty = 0;
-  for (;;) {
-    try {
-      const task = await recoverTask(deps, input, sentAt, followed);
-      if (task) return task;
-      empty += 1;
-    } catch (error) {
-      if (!(error instanceof ConnectionError)) throw error;
-    }
-    if (empty >= EMPTY_LOOKUPS) {
-      throw new ConnectionError('The rpc request was lost before the hub created a task: nothing was created, so it is safe to retry.', { cause });
-    }
-    if (Date.now() >= deadline) {
-      throw new ConnectionError('The rpc connection dropped and the hub could not be reached again before the timeout; the task may exist.', { cause });
-    }
-    await sleep(settings.pollMs, input.signal);
-  }
+/** Turns an answer into the result, or the typed error. */
+function settle(answer: RpcAnswer, timeoutMs: number): unknown {
+  if (answer.status === 'completed') return answer.result;
+  if (answer.status === 'timeout') throw new RpcTimeoutError(answer.taskId, timeoutMs);
+  throw new TaskFailedError(answer.taskId, answer.status, answer.error ?? null);
 }
 
 /** Connection errors that prove nothing was sent: the hub was never reached. */
@@ -107,8 +44,12 @@ function neverSent(error: unknown): boolean {
   return false;
 }
 
-/** Long-polls `POST /api/tasks/rpc`; returns (not throws) the error when the connection dropped or the hub began shutting down. */
-async function longPoll(deps: RpcDeps, body: object, waitMs: number, signal?: AbortSignal): Promise<RpcAnswer | Error> {
+/**
+ * Long-polls `POST /api/tasks/rpc`; returns (not throws) the error when the connection dropped, the hub could not
+ * be reached on a re-send (it may be restarting) or it began shutting down: all cases where re-sending may help.
+ */
+async function longPoll(deps: RpcDeps, body: object, waitMs: number, firstSend: boolean,
+  signal?: AbortSignal): Promise<RpcAnswer | Error> {
   // A connection that goes silent without closing (a sleeping laptop) must not hold the call forever.
   const guard = new AbortController();
   const timer = setTimeout(() => guard.abort(new ConnectionError('The rpc connection stayed silent past its timeout.')), waitMs);
@@ -118,9 +59,9 @@ async function longPoll(deps: RpcDeps, body: object, waitMs: number, signal?: Ab
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (guard.signal.aborted) return guard.signal.reason as Error;
-    // A hub that was never reached created nothing: say so now rather than search for a task.
+    // A hub never reached on the first send created nothing: say so at once rather than keep trying.
     if (error instanceof ConnectionError) {
-      if (neverSent(error)) throw error;
+      if (firstSend && neverSent(error)) throw error;
       return error;
     }
     // Shutdown answers waiting calls with 503; the task lives on and may still be answered after a restart.
@@ -132,49 +73,43 @@ async function longPoll(deps: RpcDeps, body: object, waitMs: number, signal?: Ab
 }
 
 /**
- * `rpc()`: creates an rpc task and waits for its outcome. If the long-poll connection drops, the task is found
- * again and polled until it is terminal or the timeout passes; then, as the hub would have, it is cancelled
- * unless `keepOnTimeout` is set.
+ * `rpc()`: creates an rpc task and waits for its outcome. Every call carries an idempotency key (the caller's, or
+ * a fresh one), so when the long-poll connection drops, the hub restarts or it answers `503 shutting_down`, the
+ * call is simply sent again with the time that is left: the hub finds the same task instead of creating another,
+ * and answers when it is terminal (at once if it already is) or cancels it at the original deadline.
  */
-export async function callRpc<T>(deps: RpcDeps, input: RpcInput, settings: RpcSettings, followed: Followed): Promise<T> {
+export async function callRpc<T>(deps: RpcDeps, input: RpcInput, settings: RpcSettings): Promise<T> {
   const timeoutMs = input.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
-  const timeoutS = Math.min(MAX_TIMEOUT_S, Math.max(MIN_TIMEOUT_S, Math.ceil(timeoutMs / 1000)));
-  const body = {
-    target: input.target,
-    capability: input.capability,
-    task: input.task,
-    payload: input.payload,
-    priority: input.priority,
-    timeout: timeoutS,
-    keepOnTimeout: input.keepOnTimeout,
-  };
-  const sentAt = Date.now();
-  const deadline = sentAt + timeoutS * 1000;
-  const answer = await longPoll(deps, body, timeoutS * 1000 + settings.graceMs, input.signal);
-  if (!(answer instanceof Error)) {
-    return settle(answer.taskId, answer.status, answer.result, answer.error, timeoutS * 1000) as T;
-  }
-
-  const found = await findDroppedTask(deps, input, sentAt, deadline, settings, followed, answer);
-  try {
-    let task = await pollTask(deps.getTask, found.id, { deadline, pollMs: settings.pollMs, signal: input.signal });
-    if (!isTerminal(task.status)) {
-      if (input.keepOnTimeout) throw new RpcTimeoutError(task.id, timeoutS * 1000);
-      task = await cancelOrRead(deps, task.id);
-      if (task.status === 'cancelled') throw new RpcTimeoutError(task.id, timeoutS * 1000);
+  const timeoutS = clampSeconds(timeoutMs / 1000);
+  const idempotencyKey = input.idempotencyKey ?? globalThis.crypto.randomUUID();
+  const deadline = Date.now() + timeoutS * 1000;
+  for (let send = 0; ; send++) {
+    const leftS = send === 0 ? timeoutS : clampSeconds((deadline - Date.now()) / 1000);
+    const body = {
+      target: input.target,
+      capability: input.capability,
+      task: input.task,
+      payload: input.payload,
+      priority: input.priority,
+      timeout: leftS,
+      keepOnTimeout: input.keepOnTimeout,
+      idempotencyKey,
+    };
+    const answer = await longPoll(deps, body, leftS * 1000 + settings.graceMs, send === 0, input.signal);
+    if (!(answer instanceof Error)) return settle(answer, timeoutS * 1000) as T;
+    if (Date.now() >= deadline) {
+      throw new ConnectionError(
+        `The rpc could not be answered before its timeout: the connection dropped and the hub could not be reached ` +
+          `again. The task may exist; re-send the call with idempotencyKey "${idempotencyKey}" to get its outcome ` +
+          'without creating it twice.',
+        { cause: answer },
+      );
     }
-    return settle(task.id, task.status, task.result, task.error, timeoutS * 1000, task) as T;
-  } finally {
-    followed.delete(found.id);
+    await sleep(settings.pollMs, input.signal);
   }
 }
 
-/** Cancels a task whose rpc timed out; if it turned terminal meanwhile, that outcome wins. */
-async function cancelOrRead(deps: RpcDeps, id: string): Promise<Task> {
-  try {
-    return await deps.cancelTask(id);
-  } catch (error) {
-    if (error instanceof HttpError && error.code === 'invalid_transition') return deps.getTask(id);
-    throw error;
-  }
+/** The contract's clamp of an rpc timeout to [5, 300] seconds, rounded up to whole seconds. */
+function clampSeconds(seconds: number): number {
+  return Math.min(MAX_TIMEOUT_S, Math.max(MIN_TIMEOUT_S, Math.ceil(seconds)));
 }

@@ -152,6 +152,12 @@ export interface RpcInput {
   timeoutMs?: number;
   /** On timeout leave the task open instead of cancelling it. Default false. */
   keepOnTimeout?: boolean;
+  /**
+   * Makes the call idempotent across retries and processes: a call sent again with the same key (by the same
+   * caller) waits for the first call's task instead of creating another. Default: a fresh UUID per call, which
+   * already covers the SDK's own re-sends after a dropped connection.
+   */
+  idempotencyKey?: string;
   /** Aborts the call; the task itself is left as it is. */
   signal?: AbortSignal;
 }

@@ -92,17 +92,19 @@ describe('SDK: rpc', () => {
     expect((await admin.getTask(kept.taskId)).status).toBe('claimed');
   });
 
-  it('keeps polling when the long-poll connection is cut, so the answer is not lost', async () => {
+  it('re-sends the call when the long-poll connection is cut, so the answer is not lost', async () => {
     const bot = holding();
     await startBot({ hold: bot.handler });
     const answer = caller().rpc({ capability: 'hold', task: 'survive a blip', payload: 1 });
     await vi.waitFor(() => expect(bot.started).toHaveLength(1), WAIT);
     const before = proxy.connections();
     proxy.cut();
-    // The client comes back on new connections: it is polling the task now.
-    await vi.waitFor(() => expect(proxy.connections()).toBeGreaterThan(before + 1), WAIT);
+    // The client comes back on a new connection, and the hub holds the re-sent call on the same task.
+    await vi.waitFor(() => expect(proxy.connections()).toBeGreaterThan(before), WAIT);
+    await vi.waitFor(() => expect(hub.rpc.counts().waiters).toBe(1), WAIT);
     bot.release(bot.started[0]!, { survived: true });
     expect(await answer).toEqual({ survived: true });
+    expect((await admin.listTasks()).tasks).toHaveLength(1);
   });
 
   it('tells twin calls apart when both lose their connection', async () => {
@@ -158,15 +160,25 @@ describe('SDK: rpc', () => {
     expect(error.cause?.cause?.code ?? error.cause?.code).toBe('ECONNREFUSED');
   });
 
-  it('says the request was lost when it dropped before the hub created a task', async () => {
+  it('keeps re-sending a call whose requests are all lost, then says how to get its outcome later', async () => {
     // A network that loses the rpc request on its way, and lets everything else through.
     const lossy: typeof fetch = (input, init) =>
       String(input).endsWith('/api/tasks/rpc') ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init);
     const client = new TaskhubClient({ url: hub.url, token: callerToken, pollMs: 50, fetch: lossy });
     await startBot({ echo: (p) => p });
-    const error = await rejection(client.rpc({ capability: 'echo', task: 'lost' }));
+    const error = await rejection(client.rpc({ capability: 'echo', task: 'lost', timeoutMs: 5000, idempotencyKey: 'k-lost' }));
     expect(error).toBeInstanceOf(ConnectionError);
-    expect(error.message).toContain('safe to retry');
+    expect(error.message).toContain('idempotencyKey "k-lost"');
     expect((await admin.listTasks()).tasks).toEqual([]);
+  });
+
+  it('answers a call re-sent with the caller\'s own idempotency key from the first call\'s task', async () => {
+    let runs = 0;
+    await startBot({ echo: (p) => ((runs += 1), p) });
+    const client = caller(hub.url);
+    expect(await client.rpc({ capability: 'echo', task: 'once', payload: 'first', idempotencyKey: 'k-1' })).toBe('first');
+    expect(await client.rpc({ capability: 'echo', task: 'once', payload: 'first', idempotencyKey: 'k-1' })).toBe('first');
+    expect(runs).toBe(1);
+    expect((await admin.listTasks()).tasks).toHaveLength(1);
   });
 });
