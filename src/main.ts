@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
+import { trackConnections } from './http/connections.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { rpcRoutes } from './http/routes/rpc.js';
@@ -92,6 +93,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
   });
 
   const server = http.createServer(serverOptionsFor(app), app);
+  const connections = trackConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -115,7 +117,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       rpc.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.close();
-      server.closeIdleConnections();
+      connections.closeIdle();
       const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
       await closed;
       clearTimeout(cut);
@@ -172,10 +174,14 @@ async function startEmail(
   return { inbound, sender, mailbox };
 }
 
-async function runFromEnvironment(): Promise<void> {
+/**
+ * Starts a hub configured by `env` and stops it on SIGTERM or SIGINT, exiting the process. Used when this file
+ * runs as a script and by `taskhub serve`.
+ */
+export async function runFromEnvironment(env: Record<string, string | undefined> = process.env): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`taskhub: ${error.message}\n`);

@@ -91,9 +91,25 @@ async function waitUp(proc: ChildProcess, probe: string, ms: number): Promise<vo
 /**
  * Starts the hub as `npm start` would, on a free port and a temp data dir, with `env` on top of the bench's
  * defaults (LOG_LEVEL=warn, TASKHUB_SMTP_PORT on a free port). `nodeArgs` go before `--import tsx`
- * (e.g. `--cpu-prof`).
+ * (e.g. `--cpu-prof`). At `warn` the hub does not log its port, so the bench picks free ports for it; another
+ * process may take one before the hub binds it, hence a few attempts.
  */
-export async function startHub(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<HubChild> {
+export function startHub(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<HubChild> {
+  return withAttempts(() => startHubOnce(env, nodeArgs));
+}
+
+/** Tries `start` up to three times: a port picked as free can be taken by someone else before the child binds it. */
+async function withAttempts<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+    }
+  }
+}
+
+async function startHubOnce(env: Record<string, string>, nodeArgs: string[]): Promise<HubChild> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-bench-'));
   const port = await freePort();
   const smtpPort = await freePort();
@@ -126,7 +142,11 @@ export async function startHub(env: Record<string, string> = {}, nodeArgs: strin
 }
 
 /** Starts one of the baseline servers in `servers/` on a free port. */
-export async function startServer(name: 'echo-server' | 'trivial-sse'): Promise<Child> {
+export function startServer(name: 'echo-server' | 'trivial-sse'): Promise<Child> {
+  return withAttempts(() => startServerOnce(name));
+}
+
+async function startServerOnce(name: 'echo-server' | 'trivial-sse'): Promise<Child> {
   const port = await freePort();
   const proc = spawnNode([path.join(BENCH_DIR, 'servers', `${name}.ts`)], { PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;

@@ -25,6 +25,8 @@ const email = z.email().max(254);
 const description = z.string().max(LIMITS.description);
 /** An ISO-8601 time with a zone, as epoch ms. */
 const time = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
+const futureTime = time.refine((ms) => ms > Date.now(), 'must be in the future');
+const idempotencyKey = z.string().min(1).max(LIMITS.idempotencyKey);
 const pageLimit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
 export const agentCreateBody = z.strictObject({
@@ -57,8 +59,8 @@ const addressMessage = { message: 'give a target, a capability, or both', path: 
 export const taskCreateBody = z
   .strictObject({
     ...taskFields,
-    deadline: time.refine((ms) => ms > Date.now(), 'must be in the future').optional(),
-    idempotencyKey: z.string().min(1).max(LIMITS.idempotencyKey).optional(),
+    deadline: futureTime.optional(),
+    idempotencyKey: idempotencyKey.optional(),
   })
   .refine(needsAddress, addressMessage);
 
@@ -66,7 +68,8 @@ export const taskCreateBody = z
 export const rpcBody = z
   .strictObject({
     ...taskFields,
-    deadline: time.optional(),
+    deadline: futureTime.optional(),
+    idempotencyKey: idempotencyKey.optional(),
     timeout: z.number().optional(),
     keepOnTimeout: z.boolean().optional(),
   })

@@ -63,31 +63,37 @@ function answerOf(task: Finished): RpcAnswer {
  * timer runs only while the map is not empty.
  */
 export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, settings: RpcSettings) {
-  const waiters = new Map<string, Waiter>();
+  // Usually one waiter per task; more when a caller re-sends a call (same idempotency key) after losing its
+  // connection while the first request is still held.
+  const waiters = new Map<string, Set<Waiter>>();
+  let waiting = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   let timers = 0;
   let closed = false;
 
   const remove = (waiter: Waiter): boolean => {
-    if (waiters.get(waiter.taskId) !== waiter) return false;
-    waiters.delete(waiter.taskId);
+    const set = waiters.get(waiter.taskId);
+    if (!set?.delete(waiter)) return false;
+    if (set.size === 0) waiters.delete(waiter.taskId);
+    waiting -= 1;
     clearTimeout(waiter.timer);
     timers -= 1;
     waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    if (waiters.size === 0 && pollTimer) {
+    if (waiting === 0 && pollTimer) {
       clearInterval(pollTimer);
       pollTimer = undefined;
     }
     return true;
   };
 
-  const finish = (waiter: Waiter | undefined, task: Finished) => {
-    if (waiter && remove(waiter)) waiter.resolve(answerOf(task));
+  /** Answers every waiter of a task that turned terminal. */
+  const finish = (task: Finished) => {
+    for (const waiter of [...(waiters.get(task.id) ?? [])]) if (remove(waiter)) waiter.resolve(answerOf(task));
   };
 
   const poll = () => {
     try {
-      for (const task of hub.store.tasks.terminalAmong([...waiters.keys()])) finish(waiters.get(task.id), task);
+      for (const task of hub.store.tasks.terminalAmong([...waiters.keys()])) finish(task);
     } catch (error) {
       settings.onError?.(error, 'rpc poll');
     }
@@ -111,8 +117,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
 
   const onEvent = (event: HubEvent) => {
     if (!TERMINAL_EVENTS.has(event.type) || event.taskId === null) return;
-    const waiter = waiters.get(event.taskId);
-    if (waiter) finish(waiter, (JSON.parse(event.data) as { task: Task }).task);
+    if (waiters.has(event.taskId)) finish((JSON.parse(event.data) as { task: Task }).task);
   };
   const unsubscribe = hub.bus.subscribe(onEvent);
 
@@ -131,7 +136,10 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
         reject,
       };
       timers += 1;
-      waiters.set(taskId, waiter);
+      waiting += 1;
+      const set = waiters.get(taskId);
+      if (set) set.add(waiter);
+      else waiters.set(taskId, new Set([waiter]));
       waiter.signal?.addEventListener('abort', waiter.onAbort, { once: true });
       pollTimer ??= setInterval(poll, settings.pollMs);
     });
@@ -146,24 +154,27 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
     async call(actor: Actor, input: TaskInput, options: RpcCallOptions = {}): Promise<RpcAnswer | undefined> {
       if (closed) throw new HubError('shutting_down', 'The hub is shutting down; retry later.');
       if (options.signal?.aborted) return undefined;
-      if (waiters.size >= settings.maxWaiters) {
-        throw new HubError('overloaded', `The hub is already holding ${waiters.size} waiting RPCs; retry shortly.`, {
+      if (waiting >= settings.maxWaiters) {
+        throw new HubError('overloaded', `The hub is already holding ${waiting} waiting RPCs; retry shortly.`, {
           retryAfterSeconds: 1,
         });
       }
-      const { task } = hub.tasks.create(actor, input, 'rpc');
+      // A repeated idempotency key finds the call's task instead of creating another: a caller that lost its
+      // connection re-sends the call and waits for the same task (or gets its outcome at once).
+      const { task, created } = hub.tasks.create(actor, input, 'rpc');
+      if (!created && isTerminal(task.status)) return answerOf(task);
       const answer = register(actor, task.id, options);
       // A listener of the task's own `task.assigned` event could have finished it before the waiter existed.
       const stored = hub.store.tasks.get(task.id);
-      if (stored && isTerminal(stored.status)) finish(waiters.get(task.id), stored);
+      if (stored && isTerminal(stored.status)) finish(stored);
       return answer;
     },
 
     /** RPCs waiting now. */
-    size: (): number => waiters.size,
+    size: (): number => waiting,
 
     /** What the waiters hold: entries, timeout timers and whether the poll timer runs (all zero when idle). */
-    counts: () => ({ waiters: waiters.size, timers, polling: pollTimer !== undefined }),
+    counts: () => ({ waiters: waiting, timers, polling: pollTimer !== undefined }),
 
     /** Answers every waiter with `shutting_down`, stops the poll and refuses new calls. Safe to call twice. */
     close(): void {
@@ -171,7 +182,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
       closed = true;
       unsubscribe();
       const error = new HubError('shutting_down', 'The hub is shutting down; the task stays recorded as it was.');
-      for (const waiter of [...waiters.values()]) if (remove(waiter)) waiter.reject(error);
+      for (const set of [...waiters.values()]) for (const waiter of [...set]) if (remove(waiter)) waiter.reject(error);
     },
   };
 }

@@ -118,7 +118,8 @@ describe('POST /api/tasks/rpc', () => {
       [{ task: 'no address' }, 400, 'validation_failed'],
       [{ target: 'worker', task: 'x', timeout: '10' }, 400, 'validation_failed'],
       [{ target: 'worker', task: 'x', keepOnTimeout: 'yes' }, 400, 'validation_failed'],
-      [{ target: 'worker', task: 'x', idempotencyKey: 'k' }, 400, 'validation_failed'],
+      [{ target: 'worker', task: 'x', idempotencyKey: '' }, 400, 'validation_failed'],
+      [{ target: 'worker', task: 'x', deadline: '2001-01-01T00:00:00.000Z' }, 400, 'validation_failed'],
       [{ capability: 'fly', task: 'x' }, 422, 'no_agent_for_capability'],
       [{ target: 'worker', capability: 'fly', task: 'x' }, 422, 'capability_not_offered'],
     ];
@@ -129,6 +130,35 @@ describe('POST /api/tasks/rpc', () => {
     expect((await call(hub, undefined, 'POST', '/api/tasks/rpc', { target: 'worker', task: 'x' })).status).toBe(401);
     expect((await boss.get('/api/tasks')).body.tasks).toEqual([]);
     expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
+  });
+
+  it('a call re-sent with its idempotency key waits for the same task, and both waiters get the outcome', async () => {
+    const first = rpc(boss, { target: 'worker', task: 'once', idempotencyKey: 'call-1' });
+    const task = await nextPending();
+    const again = rpc(boss, { target: 'worker', task: 'once', idempotencyKey: 'call-1' });
+    await expect.poll(() => hub.rpc.counts().waiters).toBe(2);
+    expect((await worker.get('/api/tasks/pending')).body.tasks).toHaveLength(1);
+    await worker.post(`/api/tasks/${task.id}/complete`, { result: 'done' });
+    const expected = { taskId: task.id, status: 'completed', result: 'done' };
+    expect((await first).body).toEqual(expected);
+    expect((await again).body).toEqual(expected);
+    // Once the task is terminal, the same call is answered at once, holding nothing.
+    expect((await rpc(boss, { target: 'worker', task: 'once', idempotencyKey: 'call-1' })).body).toEqual(expected);
+    expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
+    expect((await boss.get('/api/tasks')).body.tasks).toHaveLength(1);
+  });
+
+  it('a caller that lost its connection gets the answer by re-sending the call', async () => {
+    const lost = new AbortController();
+    const dropped = rpc(boss, { target: 'worker', task: 'survive a blip', idempotencyKey: 'call-2' }, lost.signal);
+    const task = await nextPending();
+    lost.abort();
+    await expect(dropped).rejects.toThrow();
+    await expect.poll(() => hub.rpc.counts().waiters).toBe(0);
+    const resent = rpc(boss, { target: 'worker', task: 'survive a blip', idempotencyKey: 'call-2' });
+    await expect.poll(() => hub.rpc.counts().waiters).toBe(1);
+    await worker.post(`/api/tasks/${task.id}/complete`, { result: 42 });
+    expect((await resent).body).toEqual({ taskId: task.id, status: 'completed', result: 42 });
   });
 
   it('works for an admin caller too', async () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { addAgent, as, call } from '../helpers/api.js';
@@ -70,3 +71,18 @@ it('stop() answers waiting RPCs, refuses new requests and is safe to call twice'
   expect(hub.rpc.counts()).toEqual({ waiters: 0, timers: 0, polling: false });
   expect(hub.hub.sweeper.armedFor()).toBeUndefined();
 }, 40_000);
+
+it('stop() closes connections that serve no request at once, instead of waiting out the drain period', async () => {
+  const hub = await startTestHub();
+  const { hostname, port } = new URL(hub.url);
+  // A connection that never sends a request, like the spare one a fetch client opens after aborting a stream.
+  const idle = net.connect(Number(port), hostname);
+  await new Promise((resolve) => idle.once('connect', resolve));
+  const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+  idle.on('error', () => {});
+  const started = Date.now();
+  await hub.stop();
+  await idleClosed;
+  // The drain period is 2 s; a connection with nothing in flight must not make shutdown wait for it.
+  expect(Date.now() - started).toBeLessThan(1500);
+});

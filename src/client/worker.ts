@@ -1,0 +1,199 @@
+import { HttpError, TaskhubError } from './errors.js';
+import type { SubscribeOptions, Subscription } from './subscribe.js';
+import type { HubEvent, Task } from './types.js';
+
+export interface WorkerContext {
+  /** The task as it was delivered. */
+  task: Task;
+  /** Aborted when the task is cancelled (or the worker stops with `abort`). */
+  signal: AbortSignal;
+  /** Reports progress (moves the task to `in_progress`) and renews its lease. */
+  progress(report: string | { message?: string; progress?: number }): Promise<void>;
+}
+
+/** Runs one task: the resolved value becomes the result; a throw fails the task (`retry: true` on the error retries it). */
+export type TaskHandler = (payload: any, ctx: WorkerContext) => unknown;
+
+export interface WorkerOptions {
+  /** A handler per capability. A task without a capability goes to the handler named like its text, if any. */
+  capabilities: Record<string, TaskHandler>;
+  /** Runs tasks that no capability handler takes. Default: such tasks are failed with `no handler for …`. */
+  fallback?: TaskHandler;
+  /** Tasks run at once; the rest wait in the hub's queue until a slot frees. Default 1. */
+  concurrency?: number;
+  /** Lease asked for on each claim, seconds. Default: the hub's (300). */
+  leaseSeconds?: number;
+  /**
+   * Errors of the worker: a dropped stream, a call that failed. `fatal` means the hub refused the stream for
+   * good (a revoked token, say): the worker takes no more tasks and should be stopped. Default: ignored.
+   */
+  onError?: (error: Error, info: { fatal: boolean }) => void;
+  /** Reconnect backoff of the event stream. */
+  stream?: Pick<SubscribeOptions, 'minDelayMs' | 'maxDelayMs'>;
+}
+
+export interface Worker {
+  /** Resolves once the stream is open and the first drain of pending tasks has been started. */
+  readonly ready: Promise<void>;
+  /** Tasks running now. */
+  readonly running: number;
+  /**
+   * Stops taking tasks and closes the stream, then waits for running tasks to finish and be reported. With
+   * `abort`, their signals are aborted and those that end by it are handed back (`fail` with `retry`).
+   * Safe to call twice.
+   */
+  stop(options?: { abort?: boolean }): Promise<void>;
+}
+
+/** Pending tasks fetched per drain; a full page means more wait, so the next free slot drains again. */
+const PENDING_PAGE = 100;
+
+/** What the worker needs from the client. */
+export interface WorkerClient {
+  subscribe(handler: (event: HubEvent) => void, options: SubscribeOptions): Subscription;
+  pendingTasks(query: { limit?: number }): Promise<Task[]>;
+  claimTask(id: string, options?: { leaseSeconds?: number }): Promise<Task>;
+  progress(id: string, report: string | { message?: string; progress?: number }): Promise<Task>;
+  completeTask(id: string, result?: unknown): Promise<Task>;
+  failTask(id: string, error: string, options?: { retry?: boolean }): Promise<Task>;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** A task the status no longer allows to act on (cancelled, taken by another process): nothing to do. */
+const isGone = (error: unknown) =>
+  error instanceof HttpError && (error.code === 'invalid_transition' || error.code === 'not_found');
+
+export function createWorker(client: WorkerClient, options: WorkerOptions): Worker {
+  const concurrency = options.concurrency ?? 1;
+  const running = new Map<string, Running>();
+  const report = (error: unknown, fatal = false) =>
+    options.onError?.(error instanceof Error ? error : new Error(String(error)), { fatal });
+  let me: string | undefined;
+  let stopping: Promise<void> | undefined;
+  let draining: Promise<void> | undefined;
+  let drainAgain = false;
+  // Set when a task was left in the queue for want of a slot: the next free slot drains again.
+  let backlog = false;
+
+  const handlerFor = (task: Task): TaskHandler | undefined =>
+    (task.capability !== null ? options.capabilities[task.capability] : options.capabilities[task.task]) ??
+    options.fallback;
+
+  const execute = async (task: Task, controller: AbortController): Promise<void> => {
+    const handler = handlerFor(task);
+    if (!handler) {
+      const known = Object.keys(options.capabilities).join(', ') || 'none';
+      await client.failTask(task.id, `no handler for capability "${task.capability ?? task.task}" (this worker has: ${known})`);
+      return;
+    }
+    await client.claimTask(task.id, options.leaseSeconds !== undefined ? { leaseSeconds: options.leaseSeconds } : {});
+    const ctx: WorkerContext = {
+      task,
+      signal: controller.signal,
+      progress: async (update) => void (await client.progress(task.id, update)),
+    };
+    let result: unknown;
+    try {
+      result = await handler(task.payload, ctx);
+    } catch (error) {
+      if (controller.signal.aborted) return handBack(task, controller);
+      const retry = (error as { retry?: unknown } | null)?.retry === true;
+      await client.failTask(task.id, error instanceof Error ? error.message : String(error), { retry });
+      return;
+    }
+    if (controller.signal.aborted) return handBack(task, controller);
+    await client.completeTask(task.id, result);
+  };
+
+  /** A task cancelled by its assigner needs nothing more; one aborted by `stop` goes back to the queue. */
+  const handBack = async (task: Task, controller: AbortController) => {
+    if (controller.signal.reason === STOPPED) await client.failTask(task.id, 'worker stopped', { retry: true });
+  };
+
+  const start = (task: Task) => {
+    const controller = new AbortController();
+    const done = execute(task, controller)
+      .catch((error: unknown) => {
+        if (!isGone(error)) report(error);
+      })
+      .finally(() => {
+        running.delete(task.id);
+        if (backlog && !stopping) {
+          backlog = false;
+          drain();
+        }
+      });
+    running.set(task.id, { controller, done });
+  };
+
+  const offer = (task: Task) => {
+    if (stopping || running.has(task.id) || task.status !== 'assigned') return;
+    if (me !== undefined && task.target !== me) return;
+    if (running.size >= concurrency) {
+      backlog = true;
+      return;
+    }
+    start(task);
+  };
+
+  /** Offers every pending task; a drain asked for while one runs runs once more after it. */
+  const drain = (): void => {
+    if (draining) {
+      drainAgain = true;
+      return;
+    }
+    draining = (async () => {
+      do {
+        drainAgain = false;
+        try {
+          const pending = await client.pendingTasks({ limit: PENDING_PAGE });
+          if (pending.length === PENDING_PAGE) backlog = true;
+          for (const task of pending) offer(task);
+        } catch (error) {
+          report(error);
+        }
+      } while (drainAgain && !stopping);
+    })().finally(() => {
+      draining = undefined;
+    });
+  };
+
+  const onEvent = (event: HubEvent) => {
+    if (event.type === 'task.assigned' && event.task) offer(event.task);
+    else if (event.type === 'task.cancelled' && event.taskId) running.get(event.taskId)?.controller.abort(cancelled(event.taskId));
+    else if (event.type === 'reset') drain();
+  };
+
+  const subscription = client.subscribe(onEvent, {
+    ...options.stream,
+    onOpen: (info) => {
+      me = info.agent;
+      drain();
+    },
+    onError: (error, info) => report(error, info.fatal),
+  });
+
+  return {
+    ready: subscription.ready,
+    get running() {
+      return running.size;
+    },
+    stop(stopOptions = {}) {
+      return (stopping ??= (async () => {
+        subscription.close();
+        if (stopOptions.abort) for (const { controller } of running.values()) controller.abort(STOPPED);
+        await draining;
+        await Promise.all([...running.values()].map((r) => r.done));
+      })());
+    },
+  };
+}
+
+/** The abort reason of a worker stopping with `abort`. */
+const STOPPED = new TaskhubError('The worker is stopping.');
+
+const cancelled = (taskId: string) => new TaskhubError(`Task ${taskId} was cancelled.`);
