@@ -9,6 +9,7 @@ import { freePort, runLoad, startHub, startServer, statusOf, type Child, type Hu
 import type { RpcThroughput, AssignThroughput } from './load/throughput.js';
 import type { StreamsResult } from './load/streams.js';
 import type { EmailResult } from './load/email.js';
+import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
 
 export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email'] as const;
@@ -30,6 +31,8 @@ export interface BenchResults {
   sizes: BenchSizes;
   hubEnv: Record<string, string>;
   floor?: Latency;
+  /** The echo server under as many concurrent clients as the RPC run has callers. */
+  floorThroughput?: FloorThroughput;
   rpcRoundtrip?: Latency & { p50OverFloor: number };
   rpcThroughput?: RpcThroughput;
   assign?: AssignThroughput;
@@ -66,10 +69,19 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 
   if (wanted('roundtrip')) {
     const roundtrip = { calls: s.roundtripCalls, warmup: s.warmupCalls };
-    log('floor: trivial echo server, sequential round trips');
-    const floor = await withChild(() => startServer('echo-server'), (c) =>
-      runLoad<Latency>({ scenario: 'floor', params: { url: c.url, ...roundtrip } }, 120_000),
-    );
+    log(`floor: trivial echo server, sequential round trips, then ${s.rpcCallers} concurrent clients`);
+    const floor = await withChild(() => startServer('echo-server'), async (c) => {
+      const sequential = await runLoad<Latency>({ scenario: 'floor', params: { url: c.url, ...roundtrip } }, 120_000);
+      const concurrent = await runLoad<FloorThroughput>(
+        {
+          scenario: 'floorThroughput',
+          params: { url: c.url, pid: c.pid, clients: s.rpcCallers, durationMs: s.durationMs / 2, warmupMs: s.warmupMs },
+        },
+        throughputLimit,
+      );
+      results.floorThroughput = concurrent;
+      return sequential;
+    });
     results.floor = floor;
     log('rpc round trip: one caller, one echo agent');
     const rpc = await withChild(hub(), (h) =>

@@ -21,6 +21,7 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
 
   expect(results.machine.cores).toBeGreaterThan(0);
   expect(results.floor!.count).toBe(SMOKE.roundtripCalls);
+  expect(results.floorThroughput!.requestsPerS).toBeGreaterThan(0);
   expect(results.rpcRoundtrip!.count).toBe(SMOKE.roundtripCalls);
   expect(results.rpcRoundtrip!.p50OverFloor).toBeGreaterThan(0);
   expect(results.rpcThroughput!.errors).toBe(0);

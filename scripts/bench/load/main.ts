@@ -3,12 +3,13 @@
  * (`{scenario, params}`), reports `{ok, value}` or `{ok: false, error}` to its parent over IPC and exits.
  */
 import { email } from './email.js';
-import { floor, rpcRoundtrip } from './roundtrip.js';
+import { floor, floorThroughput, rpcRoundtrip } from './roundtrip.js';
 import { streams } from './streams.js';
 import { assignThroughput, rpcThroughput } from './throughput.js';
 
 const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   floor,
+  floorThroughput,
   rpcRoundtrip,
   rpcThroughput,
   assignThroughput,

@@ -4,7 +4,7 @@
  */
 import { summarize, type Latency } from '../stats.js';
 import { createJsonClient, openSse } from './http.js';
-import { createAgents } from './setup.js';
+import { createAgents, timedLoops } from './setup.js';
 
 export interface RoundtripParams {
   url: string;
@@ -70,6 +70,41 @@ export async function rpcRoundtrip({ url, calls, warmup, adminToken }: Roundtrip
     });
   } finally {
     worker.close();
+    client.close();
+  }
+}
+
+export interface FloorThroughputParams {
+  url: string;
+  clients: number;
+  durationMs: number;
+  warmupMs: number;
+  pid: number;
+}
+
+export interface FloorThroughput extends Latency {
+  requestsPerS: number;
+  /** The echo server's CPU per request (µs): what one request costs before any application code. */
+  serverCpuUsPerRequest: number | null;
+}
+
+/** The throughput floor: `clients` concurrent keep-alive clients against the echo server. */
+export async function floorThroughput(p: FloorThroughputParams): Promise<FloorThroughput> {
+  const client = createJsonClient(p.url, p.clients);
+  const samples: number[] = [];
+  try {
+    const window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
+      for (let i = 0; !stop(); i++) {
+        const started = performance.now();
+        const answer = await client.post('/echo', undefined, { w, i });
+        const ended = performance.now();
+        if (answer.body?.i !== i) throw new Error(`echo answered ${JSON.stringify(answer.body)}`);
+        if (inWindow(started, ended)) samples.push(ended - started);
+      }
+    }, p.pid);
+    const cpu = window.serverCpuMs === null || samples.length === 0 ? null : Math.round((window.serverCpuMs * 1000) / samples.length);
+    return { ...summarize(samples), requestsPerS: Math.round(samples.length / (p.durationMs / 1000)), serverCpuUsPerRequest: cpu };
+  } finally {
     client.close();
   }
 }
