@@ -164,9 +164,13 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
       const { task, created } = hub.tasks.create(actor, input, 'rpc');
       if (!created && isTerminal(task.status)) return answerOf(task);
       const answer = register(actor, task.id, options);
-      // A listener of the task's own `task.assigned` event could have finished it before the waiter existed.
-      const stored = hub.store.tasks.get(task.id);
-      if (stored && isTerminal(stored.status)) finish(stored);
+      // A listener of the task's own `task.assigned` event could have finished it before the waiter existed. Not
+      // while the creation waits for its group commit: its events are published only after that, so no listener
+      // has seen the task yet (and the read would cost every call of a busy hub a query).
+      if (!hub.store.pending()) {
+        const stored = hub.store.tasks.get(task.id);
+        if (stored && isTerminal(stored.status)) finish(stored);
+      }
       return answer;
     },
 
