@@ -5,8 +5,9 @@
  */
 import type { Latency } from './stats.js';
 import { describeMachine, type Machine } from './machine.js';
-import { freePort, runLoad, startHub, startServer, statusOf, type Child, type HubChild } from './processes.js';
-import type { RpcThroughput, AssignThroughput } from './load/throughput.js';
+import { freePort, runLoad, startHub, startServer, type Child } from './processes.js';
+import type { AssignThroughput } from './load/assign.js';
+import type { RpcThroughput } from './load/throughput.js';
 import type { StreamsResult } from './load/streams.js';
 import type { EmailResult } from './load/email.js';
 import type { FloorThroughput } from './load/roundtrip.js';
@@ -36,7 +37,7 @@ export interface BenchResults {
   rpcRoundtrip?: Latency & { p50OverFloor: number };
   rpcThroughput?: RpcThroughput;
   assign?: AssignThroughput;
-  streams?: { hub: StreamsResult & { broadcastPending?: string }; trivial: StreamsResult };
+  streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
 }
 
@@ -52,68 +53,70 @@ async function withChild<C extends Child, T>(start: () => Promise<C>, use: (chil
   }
 }
 
+type Log = (line: string) => void;
+
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
-  const { sizes: s } = options;
   const log = options.log ?? (() => {});
   const wanted = (name: Scenario) => !options.only || options.only.includes(name);
-  const hub = (env: Record<string, string> = {}) => () => startHub({ ...HUB_ENV, ...env }, options.hubNodeArgs);
-  const throughputLimit = s.warmupMs + s.durationMs + 90_000;
   const started = Date.now();
   const results: BenchResults = {
     machine: describeMachine(),
     startedAt: new Date(started).toISOString(),
     seconds: 0,
-    sizes: s,
+    sizes: options.sizes,
     hubEnv: { LOG_LEVEL: 'warn', ...HUB_ENV },
   };
-
-  if (wanted('roundtrip')) {
-    const roundtrip = { calls: s.roundtripCalls, warmup: s.warmupCalls };
-    log(`floor: trivial echo server, sequential round trips, then ${s.rpcCallers} concurrent clients`);
-    const floor = await withChild(() => startServer('echo-server'), async (c) => {
-      const sequential = await runLoad<Latency>({ scenario: 'floor', params: { url: c.url, ...roundtrip } }, 120_000);
-      const concurrent = await runLoad<FloorThroughput>(
-        {
-          scenario: 'floorThroughput',
-          params: { url: c.url, pid: c.pid, clients: s.rpcCallers, durationMs: s.durationMs / 2, warmupMs: s.warmupMs },
-        },
-        throughputLimit,
-      );
-      results.floorThroughput = concurrent;
-      return sequential;
-    });
-    results.floor = floor;
-    log('rpc round trip: one caller, one echo agent');
-    const rpc = await withChild(hub(), (h) =>
-      runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: h.url, adminToken: h.adminToken, ...roundtrip } }, 120_000),
-    );
-    results.rpcRoundtrip = { ...rpc, p50OverFloor: Math.round((rpc.p50Ms / floor.p50Ms) * 100) / 100 };
-  }
-  if (wanted('rpcThroughput')) {
-    log(`rpc throughput: ${s.rpcCallers} callers, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
-    results.rpcThroughput = await withChild(hub(), (h) =>
-      runLoad<RpcThroughput>(
-        { scenario: 'rpcThroughput', params: { url: h.url, pid: h.pid, adminToken: h.adminToken, clients: s.rpcCallers, agents: s.rpcAgents, durationMs: s.durationMs, warmupMs: s.warmupMs } },
-        throughputLimit,
-      ),
-    );
-  }
-  if (wanted('assign')) {
-    log(`assignment: ${s.creators} creators, ${s.listeners} listening agents, ${s.durationMs / 1000} s`);
-    results.assign = await withChild(hub(), (h) =>
-      runLoad<AssignThroughput>(
-        { scenario: 'assignThroughput', params: { url: h.url, pid: h.pid, adminToken: h.adminToken, clients: s.creators, agents: s.listeners, durationMs: s.durationMs, warmupMs: s.warmupMs } },
-        throughputLimit,
-      ),
-    );
-  }
-  if (wanted('streams')) results.streams = await measureStreams(options, hub(), log);
+  if (wanted('roundtrip')) await measureRoundtrips(options, results, log);
+  if (wanted('rpcThroughput') || wanted('assign')) await measureThroughput(options, results, wanted, log);
+  if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
   results.seconds = Math.round((Date.now() - started) / 1000);
   return results;
 }
 
-async function measureStreams(options: BenchOptions, hub: () => Promise<HubChild>, log: (line: string) => void) {
+const hubFor = (options: BenchOptions, env: Record<string, string> = {}) => () =>
+  startHub({ ...HUB_ENV, ...env }, options.hubNodeArgs);
+const throughputLimit = (s: BenchSizes) => s.warmupMs + s.durationMs + 90_000;
+
+/** The floor (sequential, then concurrent) on the echo server, then the RPC round trip on a hub. */
+async function measureRoundtrips(options: BenchOptions, results: BenchResults, log: Log): Promise<void> {
+  const s = options.sizes;
+  const roundtrip = { calls: s.roundtripCalls, warmup: s.warmupCalls };
+  log(`floor: trivial echo server, sequential round trips, then ${s.rpcCallers} concurrent clients`);
+  const floor = await withChild(() => startServer('echo-server'), async (c) => {
+    const sequential = await runLoad<Latency>({ scenario: 'floor', params: { url: c.url, ...roundtrip } }, 120_000);
+    const params = { url: c.url, pid: c.pid, clients: s.rpcCallers, durationMs: s.durationMs / 2, warmupMs: s.warmupMs };
+    results.floorThroughput = await runLoad<FloorThroughput>({ scenario: 'floorThroughput', params }, throughputLimit(s));
+    return sequential;
+  });
+  results.floor = floor;
+  log('rpc round trip: one caller, one echo agent');
+  const rpc = await withChild(hubFor(options), (h) =>
+    runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: h.url, adminToken: h.adminToken, ...roundtrip } }, 120_000),
+  );
+  results.rpcRoundtrip = { ...rpc, p50OverFloor: Math.round((rpc.p50Ms / floor.p50Ms) * 100) / 100 };
+}
+
+/** RPC throughput and assignment throughput, each on a fresh hub. */
+async function measureThroughput(options: BenchOptions, results: BenchResults, wanted: (n: Scenario) => boolean, log: Log) {
+  const s = options.sizes;
+  const run = <T>(scenario: string, clients: number, agents: number) =>
+    withChild(hubFor(options), (h) => {
+      const params = { url: h.url, pid: h.pid, adminToken: h.adminToken, clients, agents, durationMs: s.durationMs, warmupMs: s.warmupMs };
+      return runLoad<T>({ scenario, params }, throughputLimit(s));
+    });
+  if (wanted('rpcThroughput')) {
+    log(`rpc throughput: ${s.rpcCallers} callers, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
+    results.rpcThroughput = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents);
+  }
+  if (wanted('assign')) {
+    log(`assignment: ${s.creators} creators, ${s.listeners} listening agents, ${s.durationMs / 1000} s`);
+    results.assign = await run<AssignThroughput>('assignThroughput', s.creators, s.listeners);
+  }
+}
+
+/** Memory per stream and one broadcast to every stream: the trivial SSE server, then the hub. */
+async function measureStreams(options: BenchOptions, log: Log) {
   const s = options.sizes;
   const params = { agents: s.streamAgents, streamsPerAgent: s.streamsPerAgent, broadcasts: s.broadcasts };
   log(`streams: ${s.streamAgents * s.streamsPerAgent} streams from ${s.streamAgents} agents, trivial SSE server`);
@@ -121,25 +124,21 @@ async function measureStreams(options: BenchOptions, hub: () => Promise<HubChild
     runLoad<StreamsResult>({ scenario: 'streams', params: { ...params, url: c.url, pid: c.pid, mode: 'trivial' } }, 180_000),
   );
   log('streams: taskhub');
-  const measured = await withChild(hub, async (h) => {
-    const adminToken = h.adminToken;
-    // Messages (and so broadcasts) arrive with their own branch: without the route only memory is measured.
-    const hasMessages = (await statusOf(`${h.url}/api/messages`, { method: 'POST', token: adminToken, body: '{}' })) !== 404;
-    const value = await runLoad<StreamsResult>(
-      { scenario: 'streams', params: { ...params, broadcasts: hasMessages ? params.broadcasts : 0, url: h.url, pid: h.pid, mode: 'hub', adminToken } },
+  const hub = await withChild(hubFor(options), (h) =>
+    runLoad<StreamsResult>(
+      { scenario: 'streams', params: { ...params, url: h.url, pid: h.pid, mode: 'hub', adminToken: h.adminToken } },
       180_000,
-    );
-    return hasMessages ? value : { ...value, broadcastPending: 'POST /api/messages is not on this branch yet' };
-  });
-  return { hub: measured, trivial };
+    ),
+  );
+  return { hub, trivial };
 }
 
-async function measureEmail(options: BenchOptions, log: (line: string) => void): Promise<EmailResult> {
+/** The email path, sequential, on a hub that mails to this run's agent mail server. */
+async function measureEmail(options: BenchOptions, log: Log): Promise<EmailResult> {
   const tasks = options.sizes.emailTasks;
   log(`email: ${tasks} tasks to an offline agent, answered by mail`);
   const mailPort = await freePort();
-  const hub = () => startHub({ ...HUB_ENV, TASKHUB_SMTP_URL: `smtp://127.0.0.1:${mailPort}` }, options.hubNodeArgs);
-  return withChild(hub, (h) =>
+  return withChild(hubFor(options, { TASKHUB_SMTP_URL: `smtp://127.0.0.1:${mailPort}` }), (h) =>
     runLoad<EmailResult>(
       { scenario: 'email', params: { url: h.url, adminToken: h.adminToken, tasks, mailPort, hubSmtpPort: h.smtpPort } },
       tasks * 30_000 + 60_000,

@@ -39,7 +39,7 @@ export function freePort(): Promise<number> {
 }
 
 /** The status of one request on a connection of its own that closes after it (nothing is left open). */
-export function statusOf(url: string, init: { method?: string; token?: string; body?: string } = {}): Promise<number> {
+function statusOf(url: string, init: { method?: string; token?: string; body?: string } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { connection: 'close' };
     if (init.token) headers.authorization = `Bearer ${init.token}`;

@@ -5,7 +5,8 @@
 import { email } from './email.js';
 import { floor, floorThroughput, rpcRoundtrip } from './roundtrip.js';
 import { streams } from './streams.js';
-import { assignThroughput, rpcThroughput } from './throughput.js';
+import { assignThroughput } from './assign.js';
+import { rpcThroughput } from './throughput.js';
 
 const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   floor,

@@ -51,25 +51,25 @@ export async function timedLoops(
   const inWindow = (started: number, ended: number) => started >= windowStart && ended <= windowEnd;
   const stop = () => performance.now() >= windowEnd;
   // CPU used by the server and by this process during the measured window.
-  let serverAtStart: number | undefined;
-  let loadAtStart = 0;
-  let serverCpu: number | undefined;
-  let loadCpu = 0;
-  const marks = [
-    setTimeout(() => {
-      serverAtStart = serverPid === undefined ? undefined : cpuMs(serverPid);
-      loadAtStart = process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000;
-    }, warmupMs),
-    setTimeout(() => {
-      const server = serverPid === undefined ? undefined : cpuMs(serverPid);
-      if (server !== undefined && serverAtStart !== undefined) serverCpu = server - serverAtStart;
-      loadCpu = process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 - loadAtStart;
-    }, warmupMs + durationMs),
-  ];
+  const ownCpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  let atStart: { server: number | undefined; load: number } | undefined;
+  let used: { server: number | undefined; load: number } | undefined;
+  const markStart = () => (atStart = { server: serverPid === undefined ? undefined : cpuMs(serverPid), load: ownCpuMs() });
+  const markEnd = () => {
+    if (used || !atStart) return;
+    const server = serverPid === undefined ? undefined : cpuMs(serverPid);
+    const before = atStart.server;
+    used = { server: server === undefined || before === undefined ? undefined : server - before, load: ownCpuMs() - atStart.load };
+  };
+  const marks = [setTimeout(markStart, warmupMs), setTimeout(markEnd, warmupMs + durationMs)];
   try {
     await Promise.all(Array.from({ length: workers }, (_, w) => loop(w, inWindow, stop)));
   } finally {
     for (const mark of marks) clearTimeout(mark);
   }
+  // The loops can end a moment before the timer that closes the window: the reading is taken here then.
+  markEnd();
+  const serverCpu = used?.server;
+  const loadCpu = used?.load ?? 0;
   return { windowStart, windowEnd, serverCpuMs: serverCpu ?? null, loadCpuMs: Math.round(loadCpu) };
 }

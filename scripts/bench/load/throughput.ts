@@ -1,11 +1,10 @@
 /**
- * Throughput under concurrency: RPCs (callers waiting on agents that complete each task at once) and plain
- * assignment (creators addressing tasks to listening agents, with push latency and an exactly-once check).
+ * RPC throughput under concurrency: callers waiting on agents that complete each task at once.
  */
 import { summarize, type Latency } from '../stats.js';
-import { createJsonClient, openSse, type SseStream } from './http.js';
+import { createJsonClient } from './http.js';
 import { startEchoWorker } from './roundtrip.js';
-import { createAgents, names, sleep, timedLoops } from './setup.js';
+import { createAgents, names, timedLoops } from './setup.js';
 
 export interface ThroughputParams {
   url: string;
@@ -27,7 +26,7 @@ export interface CpuUse {
   loadCores: number;
 }
 
-function cpuUse(ops: number, durationMs: number, window: { serverCpuMs: number | null; loadCpuMs: number }): CpuUse {
+export function cpuUse(ops: number, durationMs: number, window: { serverCpuMs: number | null; loadCpuMs: number }): CpuUse {
   const round2 = (n: number) => Math.round(n * 100) / 100;
   return {
     hubCpuUsPerOp: window.serverCpuMs === null || ops === 0 ? null : Math.round((window.serverCpuMs * 1000) / ops),
@@ -72,79 +71,5 @@ export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput>
     callsPerS: Math.round(samples.length / (p.durationMs / 1000)),
     errors,
     cpu: cpuUse(samples.length, p.durationMs, window),
-  };
-}
-
-export interface AssignThroughput {
-  tasksPerS: number;
-  push: Latency;
-  created: number;
-  delivered: number;
-  duplicates: number;
-  missing: number;
-  errors: number;
-  cpu: CpuUse;
-}
-
-/** How long to wait after the run for events still on their way before counting them missing (ms). */
-const SETTLE_MS = 5000;
-
-export async function assignThroughput(p: ThroughputParams): Promise<AssignThroughput> {
-  const client = createJsonClient(p.url, p.clients);
-  const creators = [...(await createAgents(client, p.adminToken, names('creator', p.clients))).values()];
-  const listeners = await createAgents(client, p.adminToken, names('listener', p.agents));
-  const sentAt = new Map<string, number>();
-  const arrivals = new Map<string, number>();
-  const push: Array<[started: number, ms: number]> = [];
-  const streams: SseStream[] = [...listeners].map(([, token]) =>
-    openSse(`${p.url}/api/events`, token, (event) => {
-      if (event.type !== 'task.assigned') return;
-      const now = performance.now();
-      const { task } = JSON.parse(event.data) as { task: { payload: { k: string } } };
-      const key = task.payload.k;
-      arrivals.set(key, (arrivals.get(key) ?? 0) + 1);
-      const started = sentAt.get(key);
-      if (started !== undefined) push.push([started, now - started]);
-    }),
-  );
-  const created = new Set<string>();
-  let inWindow = 0;
-  let errors = 0;
-  let window = { windowStart: 0, windowEnd: 0, serverCpuMs: null as number | null, loadCpuMs: 0 };
-  try {
-    await Promise.all(streams.map((s) => s.opened));
-    const targets = [...listeners.keys()];
-    window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, counts, stop) => {
-      for (let i = 0; !stop(); i++) {
-        const k = `${w}:${i}`;
-        const started = performance.now();
-        sentAt.set(k, started);
-        const answer = await client.post('/api/tasks', creators[w], { target: targets[(w + i) % targets.length], task: 't', payload: { k } });
-        if (answer.status !== 201) {
-          errors += 1;
-          continue;
-        }
-        created.add(k);
-        if (counts(started, performance.now())) inWindow += 1;
-      }
-    }, p.pid);
-    const settleBy = performance.now() + SETTLE_MS;
-    while ([...created].some((k) => !arrivals.has(k)) && performance.now() < settleBy) await sleep(50);
-  } finally {
-    for (const s of streams) s.close();
-    client.close();
-  }
-  const missing = [...created].filter((k) => !arrivals.has(k)).length;
-  const duplicates = [...arrivals.values()].filter((n) => n > 1).length;
-  return {
-    tasksPerS: Math.round(inWindow / (p.durationMs / 1000)),
-    // Latency of the tasks created inside the measured window only.
-    push: summarize(push.filter(([started]) => started >= window.windowStart && started <= window.windowEnd).map(([, ms]) => ms)),
-    created: created.size,
-    delivered: arrivals.size,
-    duplicates,
-    missing,
-    errors,
-    cpu: cpuUse(inWindow, p.durationMs, window),
   };
 }
