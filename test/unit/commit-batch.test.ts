@@ -85,3 +85,36 @@ describe('group commit', () => {
     expect(committedTypes()).toEqual(['last']);
   });
 });
+
+describe('a group commit that fails', () => {
+  // A deferred foreign key is checked at COMMIT: a real way to make the commit itself fail.
+  const makeCommitFail = () => {
+    store.db.exec(`CREATE TABLE IF NOT EXISTS doomed (
+      ref TEXT REFERENCES agents (name) DEFERRABLE INITIALLY DEFERRED) STRICT`);
+    return () => store.db.prepare("INSERT INTO doomed (ref) VALUES ('nobody')").run();
+  };
+
+  it('rolls back every change of the batch, publishes nothing and tells afterCommit false', async () => {
+    const insertDangling = makeCommitFail();
+    const failures: unknown[] = [];
+    store.close();
+    store = createStore(path.join(dir, 'taskhub.db'), { onCommitError: (error) => failures.push(error) });
+    const bus = createEventBus();
+    const seen: HubEvent[] = [];
+    bus.subscribe((e) => seen.push(e));
+    const changes = createChangeRecorder(store, bus);
+    const told: boolean[] = [];
+    store.batched(() => changes.run(() => changes.emit(event('innocent'))));
+    store.batched(() => store.transaction(() => insertDangling()));
+    store.afterCommit((committed) => told.push(committed));
+    await nextTurn();
+    expect(told).toEqual([false]);
+    expect(failures).toHaveLength(1);
+    expect(seen).toEqual([]);
+    expect(committedTypes()).toEqual([]);
+    // The store goes on: the next change commits as usual.
+    store.batched(() => changes.run(() => changes.emit(event('after'))));
+    await store.settled();
+    expect(committedTypes()).toEqual(['after']);
+  });
+});
