@@ -19,6 +19,7 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
       type,
       at: task.updatedAt,
       taskId: task.id,
+      taskSeq: task.seq,
       recipients: taskEventRecipients(type, task),
       data: JSON.stringify({ taskId: task.id, task: presentTask(task), ...extra }),
     });

@@ -150,8 +150,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
 
     /** The task's whole recorded history, oldest first. */
     events(actor: Actor, id: string): HubEvent[] {
-      loadVisible(actor, id);
-      return store.events.listForTask(id);
+      return store.events.listForTask(loadVisible(actor, id).seq);
     },
 
     list(actor: Actor, query: TaskListQuery): { tasks: Task[]; nextCursor: string | null } {

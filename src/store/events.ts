@@ -5,6 +5,8 @@ export interface NewEvent {
   type: string;
   at: number;
   taskId: string | null;
+  /** The task's `seq`, by which its history is read back; absent for events about no task. */
+  taskSeq?: number | null;
   recipients: readonly string[];
   /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
   data: string;
@@ -31,8 +33,8 @@ export type EventStore = ReturnType<typeof createEventStore>;
 
 export function createEventStore(db: Db) {
   const q = {
-    insert: db.prepare<[string, number, string | null, string], number>(
-      'INSERT INTO events (type, at, task_id, data) VALUES (?, ?, ?, ?) RETURNING id',
+    insert: db.prepare<[string, number, string | null, number | null, string], number>(
+      'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?) RETURNING id',
     ),
     addRecipient: db.prepare('INSERT OR IGNORE INTO event_recipients (agent, event_id) VALUES (?, ?)'),
     forAgent: db.prepare<[string, number, number], RawEvent>(
@@ -40,7 +42,7 @@ export function createEventStore(db: Db) {
        WHERE r.agent = ? AND r.event_id > ? ORDER BY r.event_id LIMIT ?`,
     ),
     all: db.prepare<[number, number], RawEvent>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?'),
-    forTask: db.prepare<[string], RawEvent>('SELECT * FROM events WHERE task_id = ? ORDER BY id'),
+    forTask: db.prepare<[number], RawEvent>('SELECT * FROM events WHERE task_seq = ? ORDER BY id'),
     lastId: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"),
     prune: db.prepare<[number], number>(
       `DELETE FROM event_recipients WHERE event_id <= ?`,
@@ -56,7 +58,7 @@ export function createEventStore(db: Db) {
   return {
     /** Appends one event; callers run it inside the transaction of the change it reports. */
     append(event: NewEvent): HubEvent {
-      const id = q.insert.get(event.type, event.at, event.taskId, event.data) as number;
+      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, event.data) as number;
       for (const agent of event.recipients) q.addRecipient.run(agent, id);
       return { id, ...event };
     },
@@ -71,8 +73,9 @@ export function createEventStore(db: Db) {
       return q.all.all(afterId, limit).map((raw) => fromRaw(raw, []));
     },
 
-    listForTask(taskId: string): HubEvent[] {
-      return q.forTask.all(taskId).map((raw) => fromRaw(raw, []));
+    /** Every event of the task with this `seq`, oldest first. */
+    listForTask(taskSeq: number): HubEvent[] {
+      return q.forTask.all(taskSeq).map((raw) => fromRaw(raw, []));
     },
 
     /** The newest id ever issued (0 before the first event). */
