@@ -55,8 +55,11 @@ export function createDevMailboxStore(db: Db) {
   };
 
   return {
-    /** Stores the mails and drops the oldest beyond `cap` rows, in one transaction. */
-    add: db.transaction((mails: readonly NewDevMail[], cap: number): void => {
+    /**
+     * Stores the mails and drops the oldest beyond `cap` rows. Callers run it in a transaction of their own
+     * (the store's `transaction`), which decides when it commits.
+     */
+    add(mails: readonly NewDevMail[], cap: number): void {
       for (const mail of mails) {
         q.insert.run({
           ...mail,
@@ -65,7 +68,7 @@ export function createDevMailboxStore(db: Db) {
         });
       }
       q.trim.run(cap);
-    }),
+    },
 
     /** The newest `limit` mails (to `to` when given, compared in lower case), oldest first. */
     list(limit: number, to?: string): DevMail[] {

@@ -17,6 +17,7 @@ export type Store = ReturnType<typeof createStore>;
 export function createStore(file: string, options: { onCommitError?: (error: unknown) => void } = {}) {
   const db: Db = openDatabase(file);
   const batch = createCommitBatch(db, options.onCommitError);
+  const devMailbox = createDevMailboxStore(db);
   let closed = false;
   return {
     db,
@@ -25,7 +26,12 @@ export function createStore(file: string, options: { onCommitError?: (error: unk
     events: createEventStore(db),
     messages: createMessageStore(db),
     outbox: createOutboxStore(db),
-    devMailbox: createDevMailboxStore(db),
+    devMailbox: {
+      ...devMailbox,
+      // The SMTP listener answers `250` once this returns: it must commit on its own, never ride in a batch that
+      // commits later.
+      add: (...args: Parameters<typeof devMailbox.add>) => batch.run(() => devMailbox.add(...args)),
+    },
     /** Runs `fn` as one change: its own IMMEDIATE transaction, a savepoint when nested, or part of the batch. */
     transaction<T>(fn: () => T): T {
       return batch.run(fn);

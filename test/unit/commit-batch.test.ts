@@ -117,4 +117,17 @@ describe('a group commit that fails', () => {
     await store.settled();
     expect(committedTypes()).toEqual(['after']);
   });
+
+  it('commits a dev-mailbox mail on its own, even while a batch is open, so the SMTP 250 follows a commit', () => {
+    const changes = createChangeRecorder(store, createEventBus());
+    store.batched(() => changes.run(() => changes.emit(event('batched'))));
+    expect(store.pending()).toBe(true);
+    const mail = { from: 'hub@localhost', to: 'someone@example.com', subject: 's', headers: {}, text: 't', json: null,
+      receivedAt: 1 };
+    store.devMailbox.add([mail], 10);
+    // Both the open batch and the mail are committed by the time `add` returns.
+    expect(store.pending()).toBe(false);
+    expect(reader.prepare('SELECT count(*) FROM dev_mailbox').pluck().get()).toBe(1);
+    expect(committedTypes()).toEqual(['batched']);
+  });
 });
