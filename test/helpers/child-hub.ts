@@ -21,11 +21,20 @@ export interface ChildHub {
 }
 
 /**
- * Runs `src/main.ts` as its own process (through tsx) on port 0 and the given data dir, and learns its URL from
- * the `taskhub listening on …` log line. Rejects if the child exits or stays silent for `startMs`.
+ * Runs `src/main.ts` as its own process (through tsx, or through `npm start`) on port 0 and the given data dir,
+ * and learns its URL from the `taskhub listening on …` log line. Rejects if the child exits or stays silent for `startMs`.
  */
-export function startChildHub(dataDir: string, env: Record<string, string> = {}, startMs = 15_000): Promise<ChildHub> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export function startChildHub(
+  dataDir: string,
+  env: Record<string, string> = {},
+  startMs = 15_000,
+  options: { viaNpmStart?: boolean } = {},
+): Promise<ChildHub> {
+  // With `viaNpmStart` the child is `npm start` itself, so that signals go through npm as an operator's would.
+  const [command, args] = options.viaNpmStart
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, ['--import', 'tsx', 'src/main.ts']];
+  const proc = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', TASKHUB_DATA_DIR: dataDir, TASKHUB_SMTP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -86,3 +86,13 @@ it('stop() closes connections that serve no request at once, instead of waiting 
   // The drain period is 2 s; a connection with nothing in flight must not make shutdown wait for it.
   expect(Date.now() - started).toBeLessThan(1500);
 });
+
+it('SIGTERM sent to `npm start` reaches the hub, which shuts down cleanly', async () => {
+  const dir = makeDataDir();
+  dirs.push(dir);
+  const child = await startChildHub(dir, {}, 30_000, { viaNpmStart: true });
+  expect((await call(child, undefined, 'GET', '/healthz')).status).toBe(200);
+  await child.kill('SIGTERM');
+  expect(child.logs.some((entry) => entry.msg === 'taskhub stopped')).toBe(true);
+  await expect(fetch(`${child.url}/healthz`)).rejects.toThrow();
+}, 40_000);
