@@ -53,6 +53,11 @@ export interface HubEvent {
   taskId: string | null;
   recipients: readonly string[];
   data: string;
+  /**
+   * The task as the event recorded it (the `task` inside `data`), so that in-process listeners need not parse
+   * `data` again. Set on the live events of the bus; absent on events read back from the store.
+   */
+  task?: Task;
 }
 
 export function toIso(ms: number | null): string | null {

@@ -21,6 +21,12 @@ interface Deps {
   now: () => number;
 }
 
+/** The earlier of two ISO times, in ms; `undefined` when both are `null`. */
+function earliestOf(a: string | null, b: string | null): number | undefined {
+  const times = [a, b].filter((t): t is string => t !== null).map(Date.parse);
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
 /** setTimeout's largest delay (ms); a due time further away is reached in several steps. */
 const MAX_DELAY_MS = 2_147_483_647;
 /** Wait before trying a failed sweep again (ms). */
@@ -102,9 +108,11 @@ export function createSweeper({ store, taskEvents, bus, now }: Deps, options: Sw
     armFor(nextDue());
   }
 
+  // The timer is already armed for the earliest due time in the store, so only this task's own due times can
+  // bring it closer: read them from the event instead of asking the store again on every new task or claim.
   const onEvent = (event: HubEvent) => {
-    if (sweeping || stopped || !ARMING_EVENTS.has(event.type)) return;
-    const due = nextDue();
+    if (sweeping || stopped || !event.task || !ARMING_EVENTS.has(event.type)) return;
+    const due = earliestOf(event.task.deadline, event.task.leaseExpiresAt);
     if (due !== undefined && (armedFor === undefined || due < armedFor)) armFor(due);
   };
 

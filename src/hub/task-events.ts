@@ -1,4 +1,5 @@
 import { EVENT_AUDIENCE, type TaskEventType, type Transition } from '../domain/task-status.js';
+import type { Task } from '../domain/types.js';
 import type { TaskPatch, TaskRecord } from '../store/tasks.js';
 import type { Store } from '../store/index.js';
 import type { ChangeRecorder } from './changes.js';
@@ -14,15 +15,20 @@ export function taskEventRecipients(type: TaskEventType, task: Pick<TaskRecord, 
  * written in the caller's change (one transaction).
  */
 export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () => number) {
-  const emitFor = (type: TaskEventType, task: TaskRecord, extra: Record<string, unknown> = {}) =>
+  /** Emits the event and returns the task as it presented it, so that nobody presents the same row twice. */
+  const emitFor = (type: TaskEventType, record: TaskRecord, extra: Record<string, unknown> = {}): Task => {
+    const task = presentTask(record);
     changes.emit({
       type,
-      at: task.updatedAt,
-      taskId: task.id,
-      taskSeq: task.seq,
-      recipients: taskEventRecipients(type, task),
-      data: JSON.stringify({ taskId: task.id, task: presentTask(task), ...extra }),
+      at: record.updatedAt,
+      taskId: record.id,
+      taskSeq: record.seq,
+      recipients: taskEventRecipients(type, record),
+      data: JSON.stringify({ taskId: record.id, task, ...extra }),
+      task,
     });
+    return task;
+  };
 
   return {
     run: changes.run,
@@ -30,12 +36,12 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
 
     /**
      * Applies `transition` to `task` if its status still allows it, and emits the transition's event.
-     * @returns the updated task, or `undefined` when the status no longer allows it (nothing is written).
+     * @returns the updated task as the API shows it, or `undefined` when the status no longer allows it (nothing
+     *   is written).
      */
     transition(task: TaskRecord, transition: Transition, patch: TaskPatch, extra?: Record<string, unknown>) {
       const updated = store.tasks.transition(task.id, transition.from, transition.to, patch, now());
-      if (updated) emitFor(transition.event, updated, extra);
-      return updated;
+      return updated && emitFor(transition.event, updated, extra);
     },
   };
 }

@@ -88,7 +88,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       if (!updated) {
         throw new HubError('invalid_transition', `Cannot ${action} task ${id}: it is ${task.status}.`);
       }
-      return presentTask(updated);
+      return updated;
     });
 
   const resolveTarget = (input: TaskInput): string => {
@@ -139,8 +139,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
           createdAt,
         });
         store.agents.markAssigned(target, createdAt);
-        taskEvents.emitFor('task.assigned', record);
-        return { task: presentTask(record), created: true };
+        return { task: taskEvents.emitFor('task.assigned', record), created: true };
       });
     },
 

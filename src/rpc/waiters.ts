@@ -117,7 +117,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
 
   const onEvent = (event: HubEvent) => {
     if (!TERMINAL_EVENTS.has(event.type) || event.taskId === null) return;
-    if (waiters.has(event.taskId)) finish((JSON.parse(event.data) as { task: Task }).task);
+    if (event.task && waiters.has(event.taskId)) finish(event.task);
   };
   const unsubscribe = hub.bus.subscribe(onEvent);
 

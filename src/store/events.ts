@@ -1,4 +1,4 @@
-import type { HubEvent } from '../domain/types.js';
+import type { HubEvent, Task } from '../domain/types.js';
 import type { Db } from './db.js';
 
 export interface NewEvent {
@@ -10,6 +10,8 @@ export interface NewEvent {
   recipients: readonly string[];
   /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
   data: string;
+  /** Passed on to the bus with the event, not stored (it is inside `data`). */
+  task?: Task;
 }
 
 interface RawEvent {
