@@ -132,11 +132,6 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
       return session;
     },
 
-    /** Open streams of one agent. */
-    streamCount(agent: string): number {
-      return bySubscriber.get(`agent:${agent}`)?.size ?? 0;
-    },
-
     /** Open streams in all. */
     size(): number {
       return open;
