@@ -19,7 +19,7 @@ export function createMailPlanner({ store, presence, now }: Deps): DeliveryPlann
   return (event: HubEvent) => {
     for (const agent of event.recipients) {
       if (presence.isConnected(agent)) continue;
-      const email = store.agents.get(agent)?.email;
+      const email = store.agents.emailOf(agent);
       if (email) store.outbox.enqueue(event.id, agent, email, now());
     }
   };

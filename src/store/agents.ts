@@ -66,6 +66,7 @@ export function createAgentStore(db: Db) {
     tokenVersion: db.prepare<[string], number>(
       `SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = ?`,
     ),
+    emailOf: db.prepare<[string], string | null>('SELECT email FROM agents WHERE name = ?'),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
     markAssigned: db.prepare('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
     candidates: db.prepare<[string], RoutingCandidate>(
@@ -77,7 +78,7 @@ export function createAgentStore(db: Db) {
     count: db.prepare<[], number>('SELECT count(*) FROM agents'),
     byEmail: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE lower(email) = lower(?) ORDER BY name'),
   };
-  for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count]) stmt.pluck();
+  for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count, q.emailOf]) stmt.pluck();
 
   const setCapabilities = (name: string, capabilities: readonly string[]) => {
     q.clearCapabilities.run(name);
@@ -139,6 +140,11 @@ export function createAgentStore(db: Db) {
     /** The token version in force for an existing agent; `undefined` when there is no such agent. */
     tokenVersion(name: string): number | undefined {
       return q.tokenVersion.get(name) as number | undefined;
+    },
+
+    /** The agent's registered email; `null` when it has none, `undefined` when there is no such agent. */
+    emailOf(name: string): string | null | undefined {
+      return q.emailOf.get(name) as string | null | undefined;
     },
 
     touch(name: string, at: number): void {
