@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'too_many_streams'
   | 'shutting_down'
-  | 'overloaded';
+  | 'overloaded'
+  | 'unavailable';
 
 /**
  * Where a sender stands under one rate-limit policy, in the terms of the IETF RateLimit header fields draft:

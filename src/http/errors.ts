@@ -21,6 +21,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   too_many_streams: 429,
   shutting_down: 503,
   overloaded: 503,
+  unavailable: 503,
 };
 
 export function sendError(res: Response, error: HubError): void {

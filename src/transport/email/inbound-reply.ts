@@ -115,7 +115,8 @@ export async function applyReply(
   } catch (error) {
     if (error instanceof HubError) {
       // A full hub or a rate limit passes; the sending server retries a 4xx later on its own.
-      const temporary = error.code === 'rate_limited' || error.code === 'overloaded' || error.code === 'shutting_down';
+      const temporary =
+        error.code === 'rate_limited' || error.code === 'overloaded' || error.code === 'shutting_down' || error.code === 'unavailable';
       throw new SmtpRefusal(temporary ? 451 : 550, `${temporary ? '4.7.1' : '5.7.1'} ${error.message}`);
     }
     throw error;

@@ -1,0 +1,11 @@
+// The advisory lock keys taskhub takes. Constants (as strings: they are bigints) so that every hub on the database
+// takes the same ones; chosen to be unlikely to clash with another application's keys on a shared database.
+
+/** Held by each migration's transaction: hubs starting at once apply migrations one after another. */
+export const MIGRATIONS_LOCK = '7310412760313856001';
+
+/**
+ * Held from just before a transaction draws its first event id until it commits: event ids become visible in the
+ * order they were drawn (see events.ts and docs/storage.md).
+ */
+export const EVENTS_LOCK = '7310412760313856002';
