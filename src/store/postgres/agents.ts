@@ -1,0 +1,140 @@
+import { OPEN_STATUSES } from '../../domain/task-status.js';
+import type { AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
+import type { Session } from './session.js';
+import { sqlList } from './sql.js';
+
+interface RawAgent {
+  name: string;
+  capabilities: string;
+  email: string | null;
+  description: string | null;
+  created_at: number;
+  last_seen: number | null;
+  last_assigned_at: number | null;
+}
+
+const fromRaw = (raw: RawAgent): AgentRow => ({
+  name: raw.name,
+  capabilities: JSON.parse(raw.capabilities) as string[],
+  email: raw.email,
+  description: raw.description,
+  createdAt: raw.created_at,
+  lastSeen: raw.last_seen,
+  lastAssignedAt: raw.last_assigned_at,
+});
+
+const BUMP_TOKEN_VERSION = `INSERT INTO agent_token_versions (name, version) VALUES ($1, 1)
+  ON CONFLICT (name) DO UPDATE SET version = agent_token_versions.version + 1 RETURNING version`;
+
+async function setCapabilities(s: Session, name: string, capabilities: readonly string[]): Promise<void> {
+  await s.count('DELETE FROM agent_capabilities WHERE agent = $1', [name]);
+  if (capabilities.length === 0) return;
+  await s.count(
+    `INSERT INTO agent_capabilities (capability, agent) SELECT DISTINCT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
+    [capabilities, name],
+  );
+}
+
+/** The agents table (with its capability index and token versions) on `s`. */
+export function createAgentTable(s: Session): AgentTable {
+  const one = async (sql: string, params: unknown[]) => {
+    const [raw] = await s.rows<RawAgent>(sql, params);
+    return raw && fromRaw(raw);
+  };
+  return {
+    get: (name) => one('SELECT * FROM agents WHERE name = $1', [name]),
+
+    async list(capability) {
+      const rows =
+        capability === undefined
+          ? await s.rows<RawAgent>('SELECT * FROM agents ORDER BY name')
+          : await s.rows<RawAgent>(
+              `SELECT a.* FROM agents a JOIN agent_capabilities c ON c.agent = a.name
+               WHERE c.capability = $1 ORDER BY a.name`,
+              [capability],
+            );
+      return rows.map(fromRaw);
+    },
+
+    async findByEmail(email) {
+      return (await s.rows<RawAgent>('SELECT * FROM agents WHERE lower(email) = lower($1) ORDER BY name', [email])).map(
+        fromRaw,
+      );
+    },
+
+    async count() {
+      const [row] = await s.rows<{ n: number }>('SELECT count(*) AS n FROM agents');
+      return row?.n ?? 0;
+    },
+
+    insert: (agent: NewAgent) =>
+      s.atomic(async (t) => {
+        const inserted = await t.count(
+          `INSERT INTO agents (name, capabilities, email, description, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (name) DO NOTHING`,
+          [agent.name, JSON.stringify(agent.capabilities), agent.email, agent.description, agent.createdAt],
+        );
+        if (inserted === 0) return undefined;
+        await setCapabilities(t, agent.name, agent.capabilities);
+        const [bumped] = await t.rows<{ version: number }>(BUMP_TOKEN_VERSION, [agent.name]);
+        return { row: { ...agent, lastSeen: null, lastAssignedAt: null }, tokenVersion: bumped!.version };
+      }),
+
+    update: (name: string, patch: AgentPatch) =>
+      s.atomic(async (t) => {
+        const [current] = await t.rows<RawAgent>('SELECT * FROM agents WHERE name = $1 FOR UPDATE', [name]);
+        if (!current) return undefined;
+        const next = { ...fromRaw(current), ...patch };
+        await t.count('UPDATE agents SET capabilities = $2, email = $3, description = $4 WHERE name = $1', [
+          name,
+          JSON.stringify(next.capabilities),
+          next.email,
+          next.description,
+        ]);
+        if (patch.capabilities) await setCapabilities(t, name, patch.capabilities);
+        return next;
+      }),
+
+    async remove(name) {
+      return (await s.count('DELETE FROM agents WHERE name = $1', [name])) > 0;
+    },
+
+    rotateToken: (name: string) =>
+      s.atomic(async (t) => {
+        const [exists] = await t.rows('SELECT 1 FROM agents WHERE name = $1 FOR SHARE', [name]);
+        if (!exists) return undefined;
+        const [bumped] = await t.rows<{ version: number }>(BUMP_TOKEN_VERSION, [name]);
+        return bumped!.version;
+      }),
+
+    async tokenVersion(name) {
+      const [row] = await s.rows<{ version: number }>(
+        'SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = $1',
+        [name],
+      );
+      return row?.version;
+    },
+
+    async emailOf(name) {
+      const [row] = await s.rows<{ email: string | null }>('SELECT email FROM agents WHERE name = $1', [name]);
+      return row === undefined ? undefined : row.email;
+    },
+
+    async touch(name, at) {
+      await s.count('UPDATE agents SET last_seen = $1 WHERE name = $2', [at, name]);
+    },
+
+    async markAssigned(name, at) {
+      await s.count('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
+    },
+
+    routingCandidates: (capability: string) =>
+      s.rows<RoutingCandidate>(
+        `SELECT a.name AS name, a.last_assigned_at AS "lastAssignedAt",
+           (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN (${sqlList(OPEN_STATUSES)}))
+             AS "openTasks"
+         FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = $1`,
+        [capability],
+      ),
+  } satisfies AgentTable;
+}

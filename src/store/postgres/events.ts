@@ -1,0 +1,89 @@
+import type { HubEvent } from '../../domain/types.js';
+import type { EventTable, NewEvent } from '../store.js';
+import type { Session } from './session.js';
+
+interface RawEvent {
+  id: number;
+  type: string;
+  at: number;
+  task_id: string | null;
+  data: string;
+}
+
+const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
+  id: raw.id,
+  type: raw.type,
+  at: raw.at,
+  taskId: raw.task_id,
+  recipients,
+  data: raw.data,
+});
+
+// The event and who it is for in one round trip.
+const APPEND = `WITH e AS (
+    INSERT INTO events (type, at, task_id, task_seq, data) VALUES ($1, $2, $3, $4, $5) RETURNING id),
+  r AS (
+    INSERT INTO event_recipients (agent, event_id) SELECT DISTINCT unnest($6::text[]), e.id FROM e
+    ON CONFLICT DO NOTHING)
+  SELECT id FROM e`;
+
+const PRUNED_THROUGH = "SELECT value FROM meta WHERE key = 'events_pruned_through'";
+
+/**
+ * The event log on `s`. Gapless replay across hubs rests on `append`: before drawing an id it takes the events
+ * advisory lock, held until its transaction ends, so at most one open transaction holds drawn ids at a time and
+ * they are greater than every committed id. A reader that has seen id n can therefore never later find a committed
+ * id below n (docs/storage.md, "Event ids").
+ */
+export function createEventTable(s: Session): EventTable {
+  const list = async (sql: string, params: readonly unknown[], recipients: (raw: RawEvent) => readonly string[]) =>
+    (await s.rows<RawEvent>(sql, params)).map((raw) => fromRaw(raw, recipients(raw)));
+  const prunedThrough = async (t: Session) => Number((await t.rows<{ value: string }>(PRUNED_THROUGH))[0]?.value ?? 0);
+
+  return {
+    append: (event: NewEvent) =>
+      s.atomic(async (t) => {
+        await t.lockEvents();
+        const [row] = await t.rows<{ id: number }>(APPEND, [
+          event.type, event.at, event.taskId, event.taskSeq ?? null, event.data, event.recipients,
+        ]);
+        return { id: row!.id, ...event };
+      }),
+
+    listForAgent: (agent, afterId, limit) =>
+      list(
+        `SELECT e.id, e.type, e.at, e.task_id, e.data FROM event_recipients r JOIN events e ON e.id = r.event_id
+         WHERE r.agent = $1 AND r.event_id > $2 ORDER BY r.event_id LIMIT $3`,
+        [agent, afterId, limit],
+        () => [agent],
+      ),
+
+    listAll: (afterId, limit) =>
+      list('SELECT id, type, at, task_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit], () => []),
+
+    listForTask: (taskSeq) =>
+      list('SELECT id, type, at, task_id, data FROM events WHERE task_seq = $1 ORDER BY id', [taskSeq], () => []),
+
+    // The newest committed id, not the sequence's last value: a drawn id may still be uncommitted (or rolled back).
+    async lastId() {
+      const [row] = await s.rows<{ id: number | null }>('SELECT max(id) AS id FROM events');
+      return row?.id ?? 0;
+    },
+
+    prunedThrough: () => prunedThrough(s),
+
+    pruneBefore: (cutoff: number) =>
+      s.atomic(async (t) => {
+        const [row] = await t.rows<{ id: number | null }>('SELECT max(id) AS id FROM events WHERE at < $1', [cutoff]);
+        const through = row?.id ?? null;
+        if (through === null) return prunedThrough(t);
+        await t.count('DELETE FROM event_recipients WHERE event_id <= $1', [through]);
+        await t.count(
+          `INSERT INTO meta (key, value) VALUES ('events_pruned_through', $1)
+           ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value::bigint, excluded.value::bigint)::text`,
+          [String(through)],
+        );
+        return through;
+      }),
+  } satisfies EventTable;
+}

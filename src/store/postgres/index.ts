@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import type { Store, StoreTables } from '../store.js';
+import { createAgentTable } from './agents.js';
+import { createDevMailboxTable } from './dev-mailbox.js';
+import { createEventTable } from './events.js';
+import { migrate } from './migrate.js';
+import { createMessageTable } from './messages.js';
+import { createOutboxTable } from './outbox.js';
+import { createPool, type PoolOptions } from './pool.js';
+import { createPoolSession, inTransaction, type Session } from './session.js';
+import { createTaskTable } from './tasks.js';
+
+export interface PostgresStoreOptions extends PoolOptions {
+  /** Apply pending migrations at open. Default true. */
+  migrate?: boolean;
+}
+
+const tablesOn = (s: Session): StoreTables => ({
+  agents: createAgentTable(s),
+  tasks: createTaskTable(s),
+  events: createEventTable(s),
+  messages: createMessageTable(s),
+  outbox: createOutboxTable(s),
+  devMailbox: createDevMailboxTable(s),
+});
+
+export type PostgresStore = Store & {
+  /** The pool, for the hub's own checks (health); nothing above the store runs SQL on it. */
+  readonly pool: pg.Pool;
+};
+
+/**
+ * The PostgreSQL store on a `pg.Pool` (`url` is `postgres://…`). Each table operation on the store runs on a pooled
+ * connection of its own; `transaction` holds one client for BEGIN, `fn(tx)`, COMMIT (ROLLBACK when `fn` throws),
+ * then releases it. Commits are durable as the server is configured (`synchronous_commit` on by default). An
+ * unreachable database rejects with `HubError('unavailable')`.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const pool = createPool(url, options);
+  try {
+    if (options.migrate !== false) await migrate(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    const forget = () => inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  };
+  const store = {
+    ...tablesOn(createPoolSession(pool)),
+    pool,
+    transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
+      if (closing) return Promise.reject(new Error('the store is closed'));
+      return track(inTransaction(pool, (session) => fn(tablesOn(session))));
+    },
+    close() {
+      return (closing ??= (async () => {
+        await Promise.allSettled([...inFlight]);
+        await pool.end();
+      })());
+    },
+  } satisfies Store & { pool: pg.Pool };
+  return store;
+}

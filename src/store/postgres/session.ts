@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { EVENTS_LOCK } from './locks.js';
+import { translateError } from './pool.js';
+
+/**
+ * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction's
+ * client. Table modules are written once against this and bound to either.
+ */
+export interface Session {
+  /** Runs one statement and returns its rows; an unreachable database rejects with `HubError('unavailable')`. */
+  rows<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs one statement and returns how many rows it changed. */
+  count(sql: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * Runs `fn` atomically: inside a transaction simply on it, on the pool as a short transaction of its own (for
+   * the operations that take more than one statement).
+   */
+  atomic<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  /**
+   * Takes the events lock (once per transaction, held until it ends) before the first event id is drawn, so that
+   * ids become visible in the order they are drawn. Only inside a transaction.
+   */
+  lockEvents(): Promise<void>;
+}
+
+// Statements are prepared once per connection under a name derived from their text: the parse and plan are saved on
+// every later call, and one text always maps to one name.
+const names = new Map<string, string>();
+const nameOf = (text: string) => {
+  let name = names.get(text);
+  if (!name) names.set(text, (name = `t${createHash('sha1').update(text).digest('base64url').slice(0, 16)}`));
+  return name;
+};
+
+async function run(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
+  try {
+    return await client.query({ name: nameOf(text), text, values: params as unknown[] });
+  } catch (error) {
+    return translateError(error);
+  }
+}
+
+/** Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => Promise<T>): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    return translateError(error);
+  }
+  const session = createClientSession(client);
+  let broken: Error | undefined;
+  try {
+    await run(client, 'BEGIN');
+    const result = await fn(session.session);
+    session.close();
+    await run(client, 'COMMIT');
+    return result;
+  } catch (error) {
+    session.close();
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+function createClientSession(client: pg.PoolClient): { session: Session; close(): void } {
+  let open = true;
+  let eventsLocked = false;
+  const guard = () => {
+    if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
+  };
+  const session: Session = {
+    async rows<R>(sql: string, params?: readonly unknown[]) {
+      guard();
+      return (await run(client, sql, params)).rows as R[];
+    },
+    async count(sql, params) {
+      guard();
+      return (await run(client, sql, params)).rowCount ?? 0;
+    },
+    atomic: (fn) => fn(session),
+    async lockEvents() {
+      guard();
+      if (eventsLocked) return;
+      eventsLocked = true;
+      await run(client, 'SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
+    },
+  };
+  return {
+    session,
+    close() {
+      open = false;
+    },
+  };
+}
+
+/** The pool as a session: each statement alone, `atomic` in a transaction of its own. */
+export function createPoolSession(pool: pg.Pool): Session {
+  return {
+    async rows<R>(sql: string, params?: readonly unknown[]) {
+      return (await run(pool, sql, params)).rows as R[];
+    },
+    async count(sql, params) {
+      return (await run(pool, sql, params)).rowCount ?? 0;
+    },
+    atomic: (fn) => inTransaction(pool, fn),
+    lockEvents() {
+      return Promise.reject(new Error('events are appended inside a transaction (use atomic)'));
+    },
+  };
+}
