@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 
 /**
  * A throwaway PostgreSQL cluster for one test run: `initdb` in a temp dir, `postgres` on a free loopback port with
@@ -63,15 +64,20 @@ const isRoot = () => typeof process.getuid === 'function' && process.getuid() ==
 const asOwner = (bin: string, args: string[]): [string, string[]] =>
   isRoot() ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', bin, ...args]] : [bin, args];
 
-const canConnect = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+// Accepting TCP is not enough: during recovery the server answers "the database system is starting up".
+const canConnect = async (port: number) => {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: CLUSTER_USER, database: 'postgres' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+};
 
 async function waitUntilAccepting(child: ChildProcess, port: number, log: () => string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;

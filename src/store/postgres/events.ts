@@ -30,10 +30,10 @@ const APPEND = `WITH e AS (
 const PRUNED_THROUGH = "SELECT value FROM meta WHERE key = 'events_pruned_through'";
 
 /**
- * The event log on `s`. Gapless replay across hubs rests on `append`: before drawing an id it takes the events
- * advisory lock, held until its transaction ends, so at most one open transaction holds drawn ids at a time and
- * they are greater than every committed id. A reader that has seen id n can therefore never later find a committed
- * id below n (docs/storage.md, "Event ids").
+ * The event log on `s`. Gapless replay across hubs rests on the schema: an event id is drawn only by the column
+ * default next_event_id(), which first takes the events advisory lock, held until the transaction ends. At most one
+ * open transaction holds drawn ids at a time and they are greater than every committed id, so a reader that has
+ * seen id n can never later find a committed id below n (docs/storage.md, "Event ids").
  */
 export function createEventTable(s: Session): EventTable {
   const list = async (sql: string, params: readonly unknown[], recipients: (raw: RawEvent) => readonly string[]) =>
@@ -41,14 +41,13 @@ export function createEventTable(s: Session): EventTable {
   const prunedThrough = async (t: Session) => Number((await t.rows<{ value: string }>(PRUNED_THROUGH))[0]?.value ?? 0);
 
   return {
-    append: (event: NewEvent) =>
-      s.atomic(async (t) => {
-        await t.lockEvents();
-        const [row] = await t.rows<{ id: number }>(APPEND, [
-          event.type, event.at, event.taskId, event.taskSeq ?? null, event.data, event.recipients,
-        ]);
-        return { id: row!.id, ...event };
-      }),
+    // One statement, so atomic on the pool as it is.
+    async append(event: NewEvent) {
+      const [row] = await s.rows<{ id: number }>(APPEND, [
+        event.type, event.at, event.taskId, event.taskSeq ?? null, event.data, event.recipients,
+      ]);
+      return { id: row!.id, ...event };
+    },
 
     listForAgent: (agent, afterId, limit) =>
       list(

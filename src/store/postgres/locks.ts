@@ -5,7 +5,8 @@
 export const MIGRATIONS_LOCK = '7310412760313856001';
 
 /**
- * Held from just before a transaction draws its first event id until it commits: event ids become visible in the
- * order they were drawn (see events.ts and docs/storage.md).
+ * Held from just before a transaction draws its first event id until it ends: event ids become visible in the
+ * order they were drawn. Taken by the SQL function next_event_id() (migrations/001_init.sql, the same number),
+ * the default of events.id; docs/storage.md explains it.
  */
 export const EVENTS_LOCK = '7310412760313856002';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
 /**
@@ -17,11 +16,6 @@ export interface Session {
    * the operations that take more than one statement).
    */
   atomic<T>(fn: (session: Session) => Promise<T>): Promise<T>;
-  /**
-   * Takes the events lock (once per transaction, held until it ends) before the first event id is drawn, so that
-   * ids become visible in the order they are drawn. Only inside a transaction.
-   */
-  lockEvents(): Promise<void>;
 }
 
 // Statements are prepared once per connection under a name derived from their text: the parse and plan are saved on
@@ -70,7 +64,6 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
 
 function createClientSession(client: pg.PoolClient): { session: Session; close(): void } {
   let open = true;
-  let eventsLocked = false;
   const guard = () => {
     if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
   };
@@ -84,12 +77,6 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
       return (await run(client, sql, params)).rowCount ?? 0;
     },
     atomic: (fn) => fn(session),
-    async lockEvents() {
-      guard();
-      if (eventsLocked) return;
-      eventsLocked = true;
-      await run(client, 'SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
-    },
   };
   return {
     session,
@@ -109,8 +96,5 @@ export function createPoolSession(pool: pg.Pool): Session {
       return (await run(pool, sql, params)).rowCount ?? 0;
     },
     atomic: (fn) => inTransaction(pool, fn),
-    lockEvents() {
-      return Promise.reject(new Error('events are appended inside a transaction (use atomic)'));
-    },
   };
 }

@@ -63,11 +63,23 @@ CREATE INDEX tasks_by_lease ON tasks (lease_expires_at)
 CREATE INDEX tasks_by_deadline ON tasks (deadline)
   WHERE deadline IS NOT NULL AND status IN ('assigned', 'claimed', 'in_progress');
 
--- The hub-wide event log. Ids come from the identity's sequence, drawn only while the writer holds the events
--- advisory lock (see events.ts): ids become visible in the order they were drawn, so a reader that has seen id n
--- can never later find a committed id below n. A sequence never reuses a value, so Last-Event-ID stays valid.
+-- The hub-wide event log. Ids must become visible in increasing order: a reader that has seen id n must never later
+-- find a committed id below n (ids from a plain sequence commit out of order). So an id is drawn only by
+-- next_event_id(), which first takes a transaction-scoped advisory lock (the key is EVENTS_LOCK in locks.ts) that is
+-- held until the transaction ends: at most one open transaction holds drawn ids at a time, and they are greater
+-- than every committed one. Being the column default, it holds for every writer, not only for the store's code.
+-- A sequence never reuses a value, so Last-Event-ID stays valid; a rolled-back transaction leaves a hole, not a gap.
+CREATE SEQUENCE events_id_seq;
+
+CREATE FUNCTION next_event_id() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7310412760313856002);
+  RETURN nextval('events_id_seq');
+END
+$$;
+
 CREATE TABLE events (
-  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id       bigint PRIMARY KEY DEFAULT next_event_id(),
   type     text NOT NULL,
   at       bigint NOT NULL,
   task_id  text,
@@ -75,6 +87,8 @@ CREATE TABLE events (
   task_seq bigint,
   data     text NOT NULL
 );
+
+ALTER SEQUENCE events_id_seq OWNED BY events.id;
 
 CREATE INDEX events_by_task_seq ON events (task_seq, id) WHERE task_seq IS NOT NULL;
 CREATE INDEX events_by_at ON events (at);
