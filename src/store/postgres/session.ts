@@ -45,6 +45,12 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
   }
   const session = createClientSession(client);
   let broken: Error | undefined;
+  // A checked-out client has no pool listener: a connection that drops between two statements (server restart,
+  // pg_terminate_backend) would otherwise be an unhandled 'error' event. The next statement fails on its own.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
   try {
     await run(client, 'BEGIN');
     const result = await fn(session.session);
@@ -58,6 +64,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
     });
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -1,0 +1,92 @@
+import net from 'node:net';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HubError } from '../../src/domain/errors.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+describe('PostgreSQL store: claims across connections, and faults', () => {
+  let db: TestDatabase | undefined;
+  const stores: PostgresStore[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await db?.drop();
+  });
+
+  it('gives each due outbox row to exactly one of several hubs claiming at once', async () => {
+    db = await createTestDatabase();
+    const hubs = await Promise.all([0, 1, 2].map(() => openPostgresStore(db!.url, { max: 4 })));
+    stores.push(...hubs);
+    const ROWS = 60;
+    await hubs[0]!.transaction(async (tx) => {
+      for (let i = 0; i < ROWS; i++) {
+        const event = await tx.events.append({ type: 'message.received', at: 1, taskId: null, recipients: ['a'], data: '{}' });
+        await tx.outbox.enqueue(event.id, 'a', 'a@example.com', 1);
+      }
+    });
+    const claimed = await Promise.all(
+      hubs.flatMap((hub) =>
+        [0, 1, 2, 3].map(async () => {
+          const mine: number[] = [];
+          for (let item = await hub.outbox.claimDue(10, 60_000); item; item = await hub.outbox.claimDue(10, 60_000)) {
+            mine.push(item.id);
+          }
+          return mine;
+        }),
+      ),
+    );
+    const all = claimed.flat().sort((a, b) => a - b);
+    expect(all).toHaveLength(ROWS);
+    expect(new Set(all).size).toBe(ROWS);
+    // Hidden until the claim's visibility timeout: nothing is due again before it.
+    expect(await hubs[1]!.outbox.claimDue(59_999, 120_000)).toBeUndefined();
+    expect((await hubs[2]!.outbox.claimDue(60_000, 120_000))?.attempts).toBe(2);
+  });
+
+  it('answers unavailable (with a retry delay) while the database cannot be reached', async () => {
+    const url = `postgres://taskhub@127.0.0.1:${await freePort()}/nowhere`;
+    const store = await openPostgresStore(url, { migrate: false, connectionTimeoutMillis: 2000 });
+    stores.push(store);
+    const refused = await store.tasks.get('x').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HubError);
+    expect((refused as HubError).code).toBe('unavailable');
+    expect((refused as HubError).retryAfterSeconds).toBeGreaterThan(0);
+    const inTx = await store.transaction(async (tx) => tx.tasks.get('x')).catch((error: unknown) => error);
+    expect((inTx as HubError).code).toBe('unavailable');
+  });
+
+  it('turns a connection ended by the server mid-transaction into unavailable, rolls it back, and recovers', async () => {
+    db = await createTestDatabase();
+    const store = await openPostgresStore(db.url, { max: 2 });
+    stores.push(store);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const failed = await store
+        .transaction(async (tx) => {
+          await tx.agents.insert({ name: 'ghost', capabilities: [], email: null, description: null, createdAt: 1 });
+          // An administrator (or a failover) ends this session: SQLSTATE 57P01 on its next statement.
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`,
+          );
+          return tx.agents.get('ghost');
+        })
+        .catch((error: unknown) => error);
+      expect((failed as HubError).code).toBe('unavailable');
+      expect(await store.agents.get('ghost')).toBeUndefined();
+      await store.agents.insert({ name: 'later', capabilities: ['x'], email: null, description: null, createdAt: 2 });
+      expect((await store.agents.get('later'))?.capabilities).toEqual(['x']);
+    } finally {
+      await admin.end();
+    }
+  });
+});
