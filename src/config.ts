@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -9,8 +10,15 @@ export interface Config {
   readonly host: string;
   /** Holds `taskhub.db`, the generated secret and `admin.token`. Default `./data`. */
   readonly dataDir: string;
-  /** HS256 secret; when undefined one is generated into the data dir on first start. */
+  /** HS256 secret; when undefined one is generated into the data dir on first start (SQLite only). */
   readonly jwtSecret: string | undefined;
+  /**
+   * `postgres://…` of a PostgreSQL 15+ database that any number of hubs share; undefined means SQLite in the data
+   * dir. With it, `jwtSecret` is required (every hub must sign and verify with the same one).
+   */
+  readonly databaseUrl: string | undefined;
+  /** This hub process's name in logs and `/api/stats`. Default: generated at each start (`hub-` + 8 hex digits). */
+  readonly hubId: string;
   /** Outbound SMTP URL; undefined means the embedded listener. */
   readonly smtpUrl: string | undefined;
   /** Embedded SMTP listener port; 0 picks a free one. Default 2525. */
@@ -54,6 +62,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   TASKHUB_DATA_DIR: z.string().min(1).default('./data'),
   TASKHUB_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  TASKHUB_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  TASKHUB_HUB_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'must be 1-64 letters, digits or ._:-').optional(),
   TASKHUB_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   TASKHUB_SMTP_PORT: integer(0, 65535).default(2525),
   TASKHUB_MAIL_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name').default('localhost'),
@@ -86,11 +96,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  if (e.TASKHUB_DATABASE_URL !== undefined && e.TASKHUB_JWT_SECRET === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  TASKHUB_JWT_SECRET is required with TASKHUB_DATABASE_URL: every hub on the database must ' +
+        'sign and verify tokens with the same secret (at least 16 characters).',
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     dataDir: path.resolve(e.TASKHUB_DATA_DIR),
     jwtSecret: e.TASKHUB_JWT_SECRET,
+    databaseUrl: e.TASKHUB_DATABASE_URL,
+    hubId: e.TASKHUB_HUB_ID ?? `hub-${randomBytes(4).toString('hex')}`,
     smtpUrl: e.TASKHUB_SMTP_URL,
     smtpPort: e.TASKHUB_SMTP_PORT,
     mailDomain: e.TASKHUB_MAIL_DOMAIN,

@@ -50,8 +50,25 @@ describe('loadConfig', () => {
     ['TASKHUB_MAIL_FROM', 'nobody'],
     ['LOG_LEVEL', 'loud'],
     ['TASKHUB_HEARTBEAT_MS', '0'],
+    ['TASKHUB_DATABASE_URL', 'mysql://db.example.com/taskhub'],
+    ['TASKHUB_HUB_ID', 'has spaces'],
   ])('stops on %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`${variable}="${value.replace('.', '\\.')}"`));
+  });
+
+  it('selects PostgreSQL with TASKHUB_DATABASE_URL and then refuses to start without TASKHUB_JWT_SECRET', () => {
+    const url = 'postgres://taskhub:pw@db.example.com:5432/taskhub';
+    expect(() => loadConfig({ TASKHUB_DATABASE_URL: url })).toThrow(ConfigError);
+    expect(() => loadConfig({ TASKHUB_DATABASE_URL: url })).toThrow(/TASKHUB_JWT_SECRET is required with TASKHUB_DATABASE_URL/);
+    const config = loadConfig({ TASKHUB_DATABASE_URL: url, TASKHUB_JWT_SECRET: 'x'.repeat(32), TASKHUB_HUB_ID: 'hub-a' });
+    expect(config).toMatchObject({ databaseUrl: url, hubId: 'hub-a' });
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+  });
+
+  it('generates a hub id at each start unless TASKHUB_HUB_ID names one', () => {
+    const [a, b] = [loadConfig({}).hubId, loadConfig({}).hubId];
+    expect(a).toMatch(/^hub-[0-9a-f]{8}$/);
+    expect(a).not.toBe(b);
   });
 });
