@@ -5,8 +5,9 @@
 export const MIGRATIONS_LOCK = '7310412760313856001';
 
 /**
- * Held from just before a transaction draws its first event id until it ends: event ids become visible in the
- * order they were drawn. Taken by the SQL function next_event_id() (migrations/001_init.sql, the same number),
- * the default of events.id; docs/storage.md explains it.
+ * Held from before a transaction draws its first event id until it ends: event ids become visible in the order
+ * they were drawn. Taken by the SQL function next_event_id() (migrations/001_init.sql, the same number), the
+ * default of events.id, so that no writer can draw an id without it; the store's transactions take it earlier,
+ * at their first write, so that waiting for it never holds a row lock (session.ts). docs/storage.md explains it.
  */
 export const EVENTS_LOCK = '7310412760313856002';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
 /**
@@ -69,18 +70,39 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
   }
 }
 
+// Statements that write or lock rows. Checked by text once per statement text.
+const WRITES = /^\s*(INSERT|UPDATE|DELETE|WITH|MERGE)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b/i;
+const writes = new Map<string, boolean>();
+const isWrite = (sql: string) => {
+  let write = writes.get(sql);
+  if (write === undefined) writes.set(sql, (write = WRITES.test(sql)));
+  return write;
+};
+
+/**
+ * A transaction's session. Before its first write it takes the events lock (see locks.ts), which it would take
+ * anyway at its first event: a transaction that waits for that lock then holds no row lock, so no cycle can form
+ * between the lock and rows (without this, a sweeper expiring tasks A and B in one transaction and an agent
+ * completing B would deadlock: the sweeper holding the lock and waiting for row B, the agent holding row B and
+ * waiting for the lock). Reads before the first write run in parallel with other transactions.
+ */
 function createClientSession(client: pg.PoolClient): { session: Session; close(): void } {
   let open = true;
-  const guard = () => {
+  let locked = false;
+  const guard = async (sql: string) => {
     if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
+    if (!locked && isWrite(sql)) {
+      locked = true;
+      await run(client, 'SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
+    }
   };
   const session: Session = {
     async rows<R>(sql: string, params?: readonly unknown[]) {
-      guard();
+      await guard(sql);
       return (await run(client, sql, params)).rows as R[];
     },
     async count(sql, params) {
-      guard();
+      await guard(sql);
       return (await run(client, sql, params)).rowCount ?? 0;
     },
     atomic: (fn) => fn(session),
