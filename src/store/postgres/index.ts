@@ -30,19 +30,25 @@ export type PostgresStore = Store & {
 };
 
 /**
- * The PostgreSQL store on a `pg.Pool` (`url` is `postgres://…`). Each table operation on the store runs on a pooled
- * connection of its own; `transaction` holds one client for BEGIN, `fn(tx)`, COMMIT (ROLLBACK when `fn` throws),
- * then releases it. Commits are durable as the server is configured (`synchronous_commit` on by default). An
- * unreachable database rejects with `HubError('unavailable')`.
+ * The PostgreSQL store on a `pg.Pool` (`url` is `postgres://…`), migrations applied first (see migrate.ts).
+ * Each table operation on the store runs on a pooled connection of its own; `transaction` holds one client for
+ * BEGIN, `fn(tx)`, COMMIT (ROLLBACK when `fn` throws), then releases it. Commits are as durable as the server is
+ * configured (`synchronous_commit` on by default). An unreachable database rejects with `HubError('unavailable')`.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const pool = createPool(url, options);
+  const store = createPostgresStore(url, options);
   try {
-    if (options.migrate !== false) await migrate(pool);
+    if (options.migrate !== false) await migrate(store.pool);
   } catch (error) {
-    await pool.end();
+    await store.close();
     throw error;
   }
+  return store;
+}
+
+/** The store on a database whose schema is already migrated (`openPostgresStore` migrates first). */
+export function createPostgresStore(url: string, options: PoolOptions = {}): PostgresStore {
+  const pool = createPool(url, options);
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -51,7 +57,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     promise.then(forget, forget);
     return promise;
   };
-  const store = {
+  return {
     ...tablesOn(createPoolSession(pool)),
     pool,
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
@@ -64,6 +70,5 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         await pool.end();
       })());
     },
-  } satisfies Store & { pool: pg.Pool };
-  return store;
+  } satisfies PostgresStore;
 }
