@@ -2,7 +2,7 @@
  * What gapless event ids cost on PostgreSQL: N concurrent writers, each committing transactions shaped like a task
  * creation (a task row, then its event for two agents), for a fixed time each. Three ways:
  * - `store`: the PostgreSQL store as the hub runs it (the events advisory lock taken before the id is drawn);
- * - `lock`: the same statements in raw SQL (the id drawn by next_event_id(), which takes the lock);
+ * - `lock`: the same statements in raw SQL, the lock taken with BEGIN (as the store does before a first write);
  * - `sequence`: the same without the lock: a plain sequence, NOT gapless (ids commit out of order), the baseline.
  * Reports events/s and commit latency (the whole transaction, BEGIN to COMMIT) p50/p99 per writer count.
  * Run: `npx tsx scripts/bench-event-ids.ts` (starts a throwaway cluster; or set TASKHUB_DATABASE_URL to an empty
@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { EVENTS_LOCK } from '../src/store/postgres/locks.js';
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres/index.js';
 import { findPostgresBinDir, startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 
@@ -31,7 +32,8 @@ function rawWriter(pool: pg.Pool, withLock: boolean): Once {
   return async () => {
     const client = await pool.connect();
     try {
-      await client.query('BEGIN');
+      // As the store does: BEGIN and the lock in one round trip before the first write.
+      await client.query(withLock ? `BEGIN; SELECT pg_advisory_xact_lock(${EVENTS_LOCK})` : 'BEGIN');
       const id = randomUUID();
       const now = Date.now();
       const task = await client.query({ name: 'task', text: TASK, values: [id, now] });

@@ -53,22 +53,25 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
   };
   client.on('error', onError);
   try {
-    await run(client, 'BEGIN');
     const result = await fn(session.session);
     session.close();
-    await run(client, 'COMMIT');
+    if (session.begun()) await run(client, 'COMMIT');
     return result;
   } catch (error) {
     session.close();
-    await client.query('ROLLBACK').catch((rollbackError: Error) => {
-      broken = rollbackError;
-    });
+    if (session.begun()) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+    }
     throw error;
   } finally {
     client.off('error', onError);
     client.release(broken);
   }
 }
+
+const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
 
 // Statements that write or lock rows. Checked by text once per statement text.
 const WRITES = /^\s*(INSERT|UPDATE|DELETE|WITH|MERGE)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b/i;
@@ -80,29 +83,37 @@ const isWrite = (sql: string) => {
 };
 
 /**
- * A transaction's session. Before its first write it takes the events lock (see locks.ts), which it would take
- * anyway at its first event: a transaction that waits for that lock then holds no row lock, so no cycle can form
- * between the lock and rows (without this, a sweeper expiring tasks A and B in one transaction and an agent
- * completing B would deadlock: the sweeper holding the lock and waiting for row B, the agent holding row B and
- * waiting for the lock). Reads before the first write run in parallel with other transactions.
+ * A transaction's session. BEGIN goes out with its first statement, and before its first write it takes the events
+ * lock (see locks.ts), which it would take anyway at its first event: a transaction that waits for that lock then
+ * holds no row lock, so no cycle can form between the lock and rows (without this, a sweeper expiring tasks A and B
+ * in one transaction and an agent completing B would deadlock: the sweeper holding the lock and waiting for row B,
+ * the agent holding row B and waiting for the lock). Reads before the first write run in parallel with other
+ * transactions. When the first statement writes, BEGIN and the lock go in one round trip.
  */
-function createClientSession(client: pg.PoolClient): { session: Session; close(): void } {
+function createClientSession(client: pg.PoolClient): { session: Session; close(): void; begun(): boolean } {
   let open = true;
-  let locked = false;
-  const guard = async (sql: string) => {
-    if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
-    if (!locked && isWrite(sql)) {
-      locked = true;
-      await run(client, 'SELECT pg_advisory_xact_lock($1)', [EVENTS_LOCK]);
+  let begun: Promise<unknown> | undefined;
+  let locked: Promise<unknown> | undefined;
+  const simple = async (text: string) => {
+    try {
+      return await client.query(text);
+    } catch (error) {
+      return translateError(error);
     }
+  };
+  const prepare = (sql: string): Promise<unknown> => {
+    if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
+    if (!isWrite(sql)) return (begun ??= simple('BEGIN'));
+    if (!locked) locked = begun ? begun.then(() => simple(LOCK_EVENTS)) : (begun = simple(`BEGIN; ${LOCK_EVENTS}`));
+    return locked;
   };
   const session: Session = {
     async rows<R>(sql: string, params?: readonly unknown[]) {
-      await guard(sql);
+      await prepare(sql);
       return (await run(client, sql, params)).rows as R[];
     },
     async count(sql, params) {
-      await guard(sql);
+      await prepare(sql);
       return (await run(client, sql, params)).rowCount ?? 0;
     },
     atomic: (fn) => fn(session),
@@ -112,6 +123,7 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
     close() {
       open = false;
     },
+    begun: () => begun !== undefined,
   };
 }
 
