@@ -1,5 +1,5 @@
 /**
- * What one broadcast costs the hub: the time `hub.messages.send(…, {to: "ALL"})` holds the event loop (it writes a
+ * What one broadcast costs the hub: the time `hub.messages.send(…, {to: "ALL"})` takes until committed (it writes a
  * row and an event per recipient in one transaction), by number of agents and body size, on a temp SQLite file;
  * and what a refused send costs under the rate limit. Run: `npx tsx scripts/bench-broadcast.ts`.
  */
@@ -9,11 +9,11 @@ import path from 'node:path';
 import { HubError } from '../src/domain/errors.js';
 import { createHub } from '../src/hub/index.js';
 import { createRateLimits } from '../src/hub/rate-limit.js';
-import { createStore } from '../src/store/index.js';
+import { createSqliteStore } from '../src/store/sqlite/index.js';
 
 const ROUNDS = 7;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-bench-'));
-const store = createStore(path.join(dir, 'taskhub.db'));
+const store = createSqliteStore(path.join(dir, 'taskhub.db'));
 const hub = createHub(store, { secret: 'bench'.repeat(8), leaseSeconds: 300, maxAttempts: 3, eventRetentionDays: 7 });
 const admin = { name: 'admin', role: 'admin' as const };
 const sender = { name: 'agent-0', role: 'agent' as const };
@@ -23,14 +23,14 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 try {
   let agents = 0;
   for (const count of [10, 100, 1000]) {
-    while (agents < count) hub.agents.create(admin, { name: `agent-${agents++}` });
+    while (agents < count) await hub.agents.create(admin, { name: `agent-${agents++}` });
     for (const size of [100, 2000, 10_000]) {
       if ((count - 1) * (size + 1) > 2_000_000) continue; // over the fan-out budget: refused, not stored
       const body = 'x'.repeat(size);
       const times: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         const start = performance.now();
-        hub.messages.send(sender, { to: 'ALL', subject: 's', body });
+        await hub.messages.send(sender, { to: 'ALL', subject: 's', body });
         times.push(performance.now() - start);
       }
       console.log(`ALL to ${count - 1} agents, body ${size} chars: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
@@ -38,13 +38,13 @@ try {
   }
 
   const limits = createRateLimits({ rateLimit: 600, broadcastLimit: 10 }, Date.now);
-  for (let i = 0; i < 10; i++) limits.admit(sender, 'broadcast');
+  for (let i = 0; i < 10; i++) await limits.admit(sender, 'broadcast');
   const n = 100_000;
   let refused = 0;
   const start = performance.now();
   for (let i = 0; i < n; i++) {
     try {
-      limits.admit(sender, 'broadcast');
+      await limits.admit(sender, 'broadcast');
     } catch (error) {
       if (!(error instanceof HubError)) throw error;
       refused += 1;
@@ -52,7 +52,7 @@ try {
   }
   console.log(`refused broadcast (rate check + error): ${(((performance.now() - start) / n) * 1000).toFixed(1)} µs each, ${refused}/${n} refused`);
 } finally {
-  hub.stop();
-  store.close();
+  await hub.stop();
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -9,12 +9,10 @@ import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
 import { trackConnections } from './http/connections.js';
-import { mailboxRoutes } from './http/routes/mailbox.js';
-import { messageRoutes } from './http/routes/messages.js';
-import { rpcRoutes } from './http/routes/rpc.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
-import { createStore } from './store/index.js';
+import type { Store } from './store/store.js';
+import { createSqliteStore } from './store/sqlite/index.js';
 import { createComposer } from './transport/email/compose.js';
 import { createDevMailbox } from './transport/email/dev-mailbox.js';
 import { startInboundSmtp } from './transport/email/inbound.js';
@@ -27,6 +25,8 @@ export interface Taskhub {
   url: string;
   config: Config;
   hub: ReturnType<typeof createHub>;
+  /** The store the hub runs on (for tests and tools; the running parts get what they need from it at start). */
+  store: Store;
   /** The waiting RPCs (`size()`, `counts()`), for stats and tests. */
   rpc: RpcWaiters;
   /** An admin token signed with the hub's secret. */
@@ -44,7 +44,7 @@ const DRAIN_MS = 2000;
 export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
-  const store = createStore(path.join(config.dataDir, 'taskhub.db'), {
+  const store: Store = createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
     onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
   });
   const hub = createHub(store, {
@@ -62,19 +62,19 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     onError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   const streams = createStreamRegistry(
-    { bus: hub.bus, presence: hub.presence, events: store.events, logger, settled: store.settled },
+    { bus: hub.bus, presence: hub.presence, events: hub.events, logger },
     {
       maxStreamsPerSubscriber: config.maxStreams,
       heartbeatMs: config.heartbeatMs,
       maxBufferedBytes: config.streamBufferBytes,
     },
   );
-  const mail = await startEmail(config, hub, secret, logger).catch((error: unknown) => {
+  const mail = await startEmail(config, hub, store, secret, logger).catch(async (error: unknown) => {
     // The SMTP port may be taken: leave nothing open behind the failed start.
     rpc.close();
     streams.close();
-    hub.stop();
-    store.close();
+    await hub.stop();
+    await store.close();
     throw error;
   });
   let shuttingDown = false;
@@ -84,12 +84,9 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
-    apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
-    stats: () => ({
-      ...hub.stats(),
-      rpc: { waiting: rpc.size() },
-      outbox: store.outbox.counts(),
-    }),
+    rpc,
+    mailbox: mail.mailbox,
+    stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() } }),
   });
 
   const server = http.createServer(serverOptionsFor(app), app);
@@ -124,12 +121,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
       await mail.sender.stop();
       await mail.inbound.stop();
-      hub.stop();
-      store.close();
+      await hub.stop();
+      await store.close();
       logger.info('taskhub stopped');
     })());
 
-  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+  return { url, config, hub, store, rpc, adminToken, smtpPort: mail.inbound.port, stop };
 }
 
 /**
@@ -140,11 +137,11 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
 async function startEmail(
   config: Config,
   hub: ReturnType<typeof createHub>,
+  store: Store,
   secret: string,
   logger: Logger,
 ) {
-  const { store } = hub;
-  hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
+  hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox);
   const inbound = await startInboundSmtp(
@@ -162,7 +159,7 @@ async function startEmail(
   const composer = createComposer({
     from: config.mailFrom,
     domain: config.mailDomain,
-    instanceId: store.outbox.instanceId(),
+    instanceId: await store.outbox.instanceId(),
     replyAddresses,
   });
   const sender = createOutboxSender(

@@ -15,6 +15,8 @@ export const TASK_STATUSES = [
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const OPEN_STATUSES = ['assigned', 'claimed', 'in_progress'] as const satisfies readonly TaskStatus[];
+/** The statuses in which a task holds a lease (`leaseExpiresAt` counts down). */
+export const LEASED_STATUSES = ['claimed', 'in_progress'] as const satisfies readonly TaskStatus[];
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const satisfies readonly TaskStatus[];
 
 export function isTerminal(status: TaskStatus): boolean {
@@ -42,14 +44,14 @@ export interface Transition {
 
 export const TRANSITIONS = {
   claim: { from: ['assigned'], to: 'claimed', event: 'task.claimed', party: 'target' },
-  progress: { from: ['claimed', 'in_progress'], to: 'in_progress', event: 'task.progress', party: 'target' },
+  progress: { from: LEASED_STATUSES, to: 'in_progress', event: 'task.progress', party: 'target' },
   complete: { from: OPEN_STATUSES, to: 'completed', event: 'task.completed', party: 'target' },
   fail: { from: OPEN_STATUSES, to: 'failed', event: 'task.failed', party: 'target' },
   /** `fail` with `retry: true` and attempts left: the task is handed out again. */
   retry: { from: OPEN_STATUSES, to: 'assigned', event: 'task.assigned', party: 'target' },
   cancel: { from: OPEN_STATUSES, to: 'cancelled', event: 'task.cancelled', party: 'assigner' },
   /** A lease ran out with deliveries left: back to the target's queue. */
-  requeue: { from: ['claimed', 'in_progress'], to: 'assigned', event: 'task.assigned', party: 'hub' },
+  requeue: { from: LEASED_STATUSES, to: 'assigned', event: 'task.assigned', party: 'hub' },
   /** A lease ran out on the last delivery, or the target was removed. */
   abandon: { from: OPEN_STATUSES, to: 'failed', event: 'task.failed', party: 'hub' },
   expire: { from: OPEN_STATUSES, to: 'expired', event: 'task.expired', party: 'hub' },

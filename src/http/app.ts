@@ -5,14 +5,18 @@ import express, { type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub/index.js';
+import type { RpcWaiters } from '../rpc/waiters.js';
+import type { DevMailbox } from '../transport/email/dev-mailbox.js';
 import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
-import { batchChanges, holdUntilCommitted } from './commit-gate.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
-import { opsRoutes } from './routes/ops.js';
+import { mailboxRoutes } from './routes/mailbox.js';
+import { messageRoutes } from './routes/messages.js';
+import { opsRoutes, statsRoutes } from './routes/ops.js';
+import { rpcRoutes } from './routes/rpc.js';
 import { taskRoutes } from './routes/tasks.js';
 
 /** The contract's body limit. */
@@ -21,11 +25,11 @@ export const BODY_LIMIT = '1mb';
 export interface AppDeps {
   hub: Hub;
   streams: StreamRegistry;
+  rpc: RpcWaiters;
+  mailbox: DevMailbox;
   logger: Logger;
   /** The `/api/stats` document: the hub's figures plus those of the parts wired around it. */
-  stats: () => object;
-  /** Routers of the parts wired around the hub (rpc, messages, mailbox), mounted under `/api`. */
-  apiRouters?: express.Router[];
+  stats: () => Promise<object>;
   /** Where the dashboard's files are. */
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
@@ -47,13 +51,21 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(refuseWhileStopping);
   app.use(metrics.middleware);
-  app.use(holdUntilCommitted(hub.store));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
-  app.use(batchChanges(hub.store));
-  app.use(opsRoutes(hub, metrics.registry, deps.stats));
-  app.use('/api', authenticate(hub));
-  app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams), ...(deps.apiRouters ?? []));
+  app.use(opsRoutes(metrics.registry));
+  // Every `/api` router, in one place, behind the one token check.
+  app.use(
+    '/api',
+    authenticate(hub),
+    agentRoutes(hub),
+    taskRoutes(hub),
+    rpcRoutes(deps.rpc),
+    messageRoutes(hub),
+    eventRoutes(hub, streams),
+    mailboxRoutes(deps.mailbox),
+    statsRoutes(deps.stats),
+  );
   app.use('/api', notFoundHandler);
   app.use(express.static(deps.publicDir, { index: 'index.html' }));
   app.use(notFoundHandler);

@@ -5,13 +5,13 @@ import type { Hub } from '../hub/index.js';
 
 /** Checks the bearer token of every `/api` request and leaves the caller in `res.locals.actor`. */
 export function authenticate(hub: Hub): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const header = req.headers.authorization;
     const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
     if (!match) {
       throw new HubError('unauthorized', 'Send the header "Authorization: Bearer <token>".');
     }
-    const actor = hub.agents.authenticate(hub.tokens.verify(match[1]!));
+    const actor = await hub.agents.authenticate(hub.tokens.verify(match[1]!));
     if (actor.role === 'agent') hub.agents.touch(actor.name);
     res.locals.actor = actor;
     next();

@@ -38,8 +38,8 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     help: 'Tasks by status.',
     labelNames: ['status'] as const,
     registers: [registry],
-    collect() {
-      for (const [status, n] of Object.entries(hub.stats().tasks)) this.set({ status }, n);
+    async collect() {
+      for (const [status, n] of Object.entries((await hub.stats()).tasks)) this.set({ status }, n);
     },
   });
   new Gauge({
@@ -47,16 +47,16 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     help: 'Mails in the email outbox, by status (queued, sent, failed).',
     labelNames: ['status'] as const,
     registers: [registry],
-    collect() {
-      for (const [status, n] of Object.entries(hub.store.outbox.counts())) this.set({ status }, n);
+    async collect() {
+      for (const [status, n] of Object.entries((await hub.stats()).outbox)) this.set({ status }, n);
     },
   });
   new Gauge({
     name: 'taskhub_last_event_id',
     help: 'The newest event id issued.',
     registers: [registry],
-    collect() {
-      this.set(hub.store.events.lastId());
+    async collect() {
+      this.set(await hub.events.lastId());
     },
   });
 

@@ -1,7 +1,7 @@
 import { HubError, notFound } from '../domain/errors.js';
 import { TRANSITIONS } from '../domain/task-status.js';
 import type { Actor, Agent } from '../domain/types.js';
-import type { Store } from '../store/index.js';
+import type { AgentPatch as StoredAgentPatch, Store } from '../store/store.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 import type { EventBus } from './event-bus.js';
 import type { Presence } from './presence.js';
@@ -27,9 +27,11 @@ interface Deps {
   bus: EventBus;
   taskEvents: TaskEvents;
   now: () => number;
+  /** Told about a failed `lastSeen` write (nobody waits for it). Default: ignored. */
+  onBackgroundError?: (error: unknown, what: string) => void;
 }
 
-export function createAgentService({ store, presence, tokens, bus, taskEvents, now }: Deps) {
+export function createAgentService({ store, presence, tokens, bus, taskEvents, now, onBackgroundError }: Deps) {
   const lastSeenWritten = new Map<string, number>();
   const present = (viewer: Actor) => (row: Parameters<typeof presentAgent>[0]) => presentAgent(row, presence, viewer);
 
@@ -41,24 +43,27 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
 
   return {
     /** Resolves verified token claims to an actor, rejecting tokens of removed agents and rotated tokens. */
-    authenticate(claims: TokenClaims): Actor {
+    async authenticate(claims: TokenClaims): Promise<Actor> {
       if (claims.role === 'admin') return { name: claims.sub, role: 'admin' };
-      const version = store.agents.tokenVersion(claims.sub);
+      const version = await store.agents.tokenVersion(claims.sub);
       if (version === undefined) throw new HubError('unauthorized', 'The token names an agent that does not exist.');
       if (version !== claims.ver) throw new HubError('unauthorized', 'The token has been revoked.');
       return { name: claims.sub, role: 'agent' };
     },
 
-    /** Records that the agent was seen, writing at most once per few seconds per agent. */
+    /**
+     * Records that the agent was seen, writing at most once per few seconds per agent. Nobody waits for the write
+     * (it commits with the changes of its turn); a failure goes to `onBackgroundError`.
+     */
     touch(name: string): void {
       const at = now();
       if (at - (lastSeenWritten.get(name) ?? 0) < LAST_SEEN_WRITE_INTERVAL_MS) return;
       lastSeenWritten.set(name, at);
-      store.agents.touch(name, at);
+      store.agents.touch(name, at).catch((error: unknown) => onBackgroundError?.(error, 'lastSeen write'));
     },
 
-    create(actor: Actor, input: AgentInput): { agent: Agent; token: string } {
-      const created = store.agents.insert({
+    async create(actor: Actor, input: AgentInput): Promise<{ agent: Agent; token: string }> {
+      const created = await store.agents.insert({
         name: input.name,
         capabilities: [...new Set(input.capabilities ?? [])],
         email: input.email ?? null,
@@ -69,38 +74,38 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
       return { agent: present(actor)(created.row), token: tokens.signAgent(input.name, created.tokenVersion) };
     },
 
-    list(actor: Actor, capability?: string): Agent[] {
-      return store.agents.list(capability).map(present(actor));
+    async list(actor: Actor, capability?: string): Promise<Agent[]> {
+      return (await store.agents.list(capability)).map(present(actor));
     },
 
-    get(actor: Actor, name: string): Agent {
-      const row = store.agents.get(name);
+    async get(actor: Actor, name: string): Promise<Agent> {
+      const row = await store.agents.get(name);
       if (!row) throw notFound(`Agent "${name}"`);
       return present(actor)(row);
     },
 
-    update(actor: Actor, name: string, patch: AgentPatch): Agent {
+    async update(actor: Actor, name: string, patch: AgentPatch): Promise<Agent> {
       requireSelfOrAdmin(actor, name);
-      const next: Parameters<Store['agents']['update']>[1] = {};
+      const next: StoredAgentPatch = {};
       if (patch.capabilities !== undefined) next.capabilities = [...new Set(patch.capabilities)];
       if (patch.email !== undefined) next.email = patch.email;
       if (patch.description !== undefined) next.description = patch.description;
-      const row = store.agents.update(name, next);
+      const row = await store.agents.update(name, next);
       if (!row) throw notFound(`Agent "${name}"`);
       return present(actor)(row);
     },
 
     /** Removes the agent: its open tasks fail with `agent_removed` in the same transaction, then its streams end. */
-    remove(name: string): void {
-      const removed = taskEvents.run(() => {
-        for (const task of store.tasks.openByTarget(name)) {
-          taskEvents.transition(task, TRANSITIONS.abandon, {
+    async remove(name: string): Promise<void> {
+      const removed = await taskEvents.run(async (change) => {
+        for (const task of await change.tx.tasks.openByTarget(name)) {
+          await taskEvents.transition(change, task, TRANSITIONS.abandon, {
             error: 'agent_removed',
             completedAt: now(),
             leaseExpiresAt: null,
           });
         }
-        return store.agents.remove(name);
+        return change.tx.agents.remove(name);
       });
       if (!removed) throw notFound(`Agent "${name}"`);
       lastSeenWritten.delete(name);
@@ -108,8 +113,8 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
     },
 
     /** Issues a new token; every older token of the agent stops working and its open streams end. */
-    rotateToken(name: string): string {
-      const version = store.agents.rotateToken(name);
+    async rotateToken(name: string): Promise<string> {
+      const version = await store.agents.rotateToken(name);
       if (version === undefined) throw notFound(`Agent "${name}"`);
       bus.signal({ type: 'agent.token_rotated', agent: name });
       return tokens.signAgent(name, version);

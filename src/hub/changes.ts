@@ -1,61 +1,50 @@
 import type { HubEvent } from '../domain/types.js';
-import type { Store } from '../store/index.js';
-import type { NewEvent } from '../store/events.js';
+import type { NewEvent, Store, StoreTx } from '../store/store.js';
 import type { EventBus } from './event-bus.js';
 
 /**
  * Runs inside the transaction that records an event, for each event: the place where the hub decides how the
- * event reaches its recipients beyond the live bus (the email outbox, for one).
+ * event reaches its recipients beyond the live bus (the email outbox, for one). It writes through `tx` only.
  */
-export type DeliveryPlanner = (event: HubEvent) => void;
+export type DeliveryPlanner = (event: HubEvent, tx: StoreTx) => Promise<void>;
+
+/** One change in progress: its transaction and the events it has emitted so far. */
+export interface Change {
+  /** The change's transaction: every read and write of the change goes through it. */
+  readonly tx: StoreTx;
+  /** Appends an event (and whatever the planners add) in this change; it is published once the change commits. */
+  emit(event: NewEvent): Promise<HubEvent>;
+}
 
 /**
- * Records state changes with their events. `run` executes a change in one transaction; every `emit` inside it
- * appends an event row (and whatever the planners add) in that same transaction. The events are published on
- * the bus only once the outermost transaction has committed (with group commit: once its batch has), so no
- * listener ever sees a change that rolled back.
+ * Records state changes with their events. `run` executes a change in one transaction, handing it a `Change`
+ * that carries its own events, so concurrent changes never share any. The events are published on the bus only
+ * once the transaction has committed (under SQLite's group commit: once its batch has), in the order they were
+ * written, so no listener ever sees a change that rolled back.
  */
 export function createChangeRecorder(store: Store, bus: EventBus) {
   const planners: DeliveryPlanner[] = [];
-  let pending: HubEvent[] = [];
-  let depth = 0;
 
   return {
     addPlanner(planner: DeliveryPlanner): void {
       planners.push(planner);
     },
 
-    run<T>(change: () => T): T {
-      // A nested change that throws rolls back to its savepoint: drop exactly the events it emitted.
-      const emittedBefore = pending.length;
-      depth += 1;
-      let result: T;
-      try {
-        result = store.transaction(change);
-      } catch (error) {
-        pending.length = emittedBefore;
-        throw error;
-      } finally {
-        depth -= 1;
-      }
-      if (depth === 0 && pending.length > 0) {
-        const written = pending;
-        pending = [];
-        // Under group commit the change is durable only when its batch commits: publish then, or never.
-        store.afterCommit((committed) => {
-          if (committed) for (const event of written) bus.publish(event);
-        });
-      }
+    async run<T>(change: (c: Change) => Promise<T>): Promise<T> {
+      const events: HubEvent[] = [];
+      const result = await store.transaction((tx) => {
+        const emit = async (event: NewEvent): Promise<HubEvent> => {
+          const stored = await tx.events.append(event);
+          for (const plan of planners) await plan(stored, tx);
+          events.push(stored);
+          return stored;
+        };
+        return change({ tx, emit });
+      });
+      // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
+      // the bus in id order.
+      for (const event of events) bus.publish(event);
       return result;
-    },
-
-    /** Appends an event; only valid inside `run`. */
-    emit(event: NewEvent): HubEvent {
-      if (depth === 0) throw new Error('emit() outside of a change');
-      const stored = store.events.append(event);
-      for (const plan of planners) plan(stored);
-      pending.push(stored);
-      return stored;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { TASK_STATUSES, type TaskStatus } from '../domain/task-status.js';
-import type { Store } from '../store/index.js';
+import type { OutboxCounts, Store } from '../store/store.js';
 import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
 import { createEventBus } from './event-bus.js';
@@ -39,8 +39,8 @@ export function createHub(store: Store, options: HubOptions) {
   const presence = createPresence();
   const tokens = createTokenService(options.secret);
   const changes = createChangeRecorder(store, bus);
-  const taskEvents = createTaskEvents(store, changes, now);
-  const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now });
+  const taskEvents = createTaskEvents(changes, now);
+  const agents = createAgentService({ store, presence, tokens, bus, taskEvents, now, onBackgroundError: options.onBackgroundError });
   const rateLimits = createRateLimits(
     { rateLimit: options.rateLimit ?? 0, broadcastLimit: options.broadcastLimit ?? 0 },
     now,
@@ -53,12 +53,13 @@ export function createHub(store: Store, options: HubOptions) {
   );
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
-  const pruneEvents = (cutoff = now() - retentionMs) => store.events.pruneBefore(cutoff);
-  const pruneTimer = setInterval(pruneEvents, PRUNE_INTERVAL_MS);
+  const pruneEvents = (cutoff = now() - retentionMs): Promise<number> => store.events.pruneBefore(cutoff);
+  const pruneTimer = setInterval(() => {
+    pruneEvents().catch((error: unknown) => options.onBackgroundError?.(error, 'event pruning'));
+  }, PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
   return {
-    store,
     bus,
     presence,
     tokens,
@@ -73,21 +74,44 @@ export function createHub(store: Store, options: HubOptions) {
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
     pruneEvents,
 
-    stats() {
-      const counts = store.tasks.countByStatus();
+    /** Committed events as streams replay them. */
+    events: {
+      listForAgent: (agent: string, afterId: number, limit: number) => store.events.listForAgent(agent, afterId, limit),
+      listAll: (afterId: number, limit: number) => store.events.listAll(afterId, limit),
+      lastId: () => store.events.lastId(),
+      prunedThrough: () => store.events.prunedThrough(),
+    },
+
+    /** The figures of `/api/stats` and `/metrics` that come from the store. */
+    async stats(): Promise<HubStats> {
+      const [counts, total, lastId, outbox] = await Promise.all([
+        store.tasks.countByStatus(),
+        store.agents.count(),
+        store.events.lastId(),
+        store.outbox.counts(),
+      ]);
       const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<TaskStatus, number>;
       return {
         tasks: byStatus,
-        agents: { total: store.agents.count(), connected: presence.connectedAgents() },
-        events: { lastId: store.events.lastId() },
+        agents: { total, connected: presence.connectedAgents() },
+        events: { lastId },
+        outbox,
       };
     },
 
-    stop(): void {
-      sweeper.stop();
+    /** Ends the sweeper (waiting for a sweep in progress) and the pruning timer; safe to call twice. */
+    async stop(): Promise<void> {
       clearInterval(pruneTimer);
+      await sweeper.stop();
     },
   };
+}
+
+export interface HubStats {
+  tasks: Record<TaskStatus, number>;
+  agents: { total: number; connected: number };
+  events: { lastId: number };
+  outbox: OutboxCounts;
 }
 
 export type Hub = ReturnType<typeof createHub>;

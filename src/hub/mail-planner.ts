@@ -1,10 +1,9 @@
 import type { HubEvent } from '../domain/types.js';
-import type { Store } from '../store/index.js';
+import type { StoreTx } from '../store/store.js';
 import type { DeliveryPlanner } from './changes.js';
 import type { Presence } from './presence.js';
 
 interface Deps {
-  store: Pick<Store, 'agents' | 'outbox'>;
   presence: Pick<Presence, 'isConnected'>;
   now: () => number;
 }
@@ -15,12 +14,12 @@ interface Deps {
  * (or rolls back) with the event. A recipient that connects after this decision also gets the event by replay;
  * mail and stream may then both carry it, which is safer than neither.
  */
-export function createMailPlanner({ store, presence, now }: Deps): DeliveryPlanner {
-  return (event: HubEvent) => {
+export function createMailPlanner({ presence, now }: Deps): DeliveryPlanner {
+  return async (event: HubEvent, tx: StoreTx) => {
     for (const agent of event.recipients) {
       if (presence.isConnected(agent)) continue;
-      const email = store.agents.emailOf(agent);
-      if (email) store.outbox.enqueue(event.id, agent, email, now());
+      const email = await tx.agents.emailOf(agent);
+      if (email) await tx.outbox.enqueue(event.id, agent, email, now());
     }
   };
 }

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { HubError, notFound, type ErrorDetail, type RateLimitStatus } from '../domain/errors.js';
 import { BROADCAST, MESSAGE_LIMITS, type Message } from '../domain/message.js';
 import { toIso, type Actor } from '../domain/types.js';
-import type { Store } from '../store/index.js';
-import type { MessageRecord } from '../store/messages.js';
-import type { ChangeRecorder } from './changes.js';
+import type { MessageRecord, Store, StoreTables } from '../store/store.js';
+import type { Change, ChangeRecorder } from './changes.js';
 import type { RateLimits } from './rate-limit.js';
 
 export interface SendInput {
@@ -97,18 +96,18 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
   const fanOutChars = settings.fanOutChars ?? MESSAGE_LIMITS.fanOutChars;
 
   /** Admins read every thread; anyone else only threads they sent or received a message in. */
-  const canSeeThread = (actor: Actor, threadId: string) =>
-    actor.role === 'admin' || store.messages.isParticipant(threadId, actor.name);
+  const canSeeThread = async (tables: StoreTables, actor: Actor, threadId: string) =>
+    actor.role === 'admin' || (await tables.messages.isParticipant(threadId, actor.name));
 
-  /** The message if the actor may see it; `404` otherwise, never revealing that it exists. */
-  const loadVisible = (actor: Actor, id: string): MessageRecord => {
-    const message = store.messages.get(id);
-    if (!message || !canSeeThread(actor, message.threadId)) throw notFound(`Message ${id}`);
+  /** The message if the actor may see it (read through a change's tx or the store); `404` otherwise. */
+  const loadVisible = async (tables: StoreTables, actor: Actor, id: string): Promise<MessageRecord> => {
+    const message = await tables.messages.get(id);
+    if (!message || !(await canSeeThread(tables, actor, message.threadId))) throw notFound(`Message ${id}`);
     return message;
   };
 
-  const broadcastAudience = (actor: Actor): string[] => {
-    const names = store.messages.broadcastAudience(actor.name, maxBroadcast + 1);
+  const broadcastAudience = async (tx: StoreTables, actor: Actor): Promise<string[]> => {
+    const names = await tx.messages.broadcastAudience(actor.name, maxBroadcast + 1);
     if (names.length > maxBroadcast) {
       throw new HubError(
         'too_many_recipients',
@@ -122,9 +121,10 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
    * Every name must be an agent, except that a reply may go to the sender of the message it answers even when
    * that is not an agent (an admin), so that agents can answer the operator.
    */
-  const resolveList = (names: readonly string[], parent: MessageRecord | undefined): string[] => {
+  const resolveList = async (tx: StoreTables, names: readonly string[], parent: MessageRecord | undefined) => {
     const unique = [...new Set(names)];
-    const unknown = unique.filter((name) => !store.agents.get(name) && name !== parent?.from);
+    const unknown: string[] = [];
+    for (const name of unique) if (name !== parent?.from && !(await tx.agents.get(name))) unknown.push(name);
     if (unknown.length) {
       const details = unknown.map((name) => ({
         path: `to[${names.indexOf(name)}]`,
@@ -147,9 +147,10 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
     }
   };
 
-  const storeOne = (actor: Actor, input: SendInput, to: string, threadId: string, createdAt: number): Message => {
+  const storeOne = async (change: Change, actor: Actor, input: SendInput, to: string, threadId: string,
+    createdAt: number): Promise<Message> => {
     const message = presentMessage(
-      store.messages.insert({
+      await change.tx.messages.insert({
         id: randomUUID(),
         threadId,
         from: actor.name,
@@ -160,7 +161,7 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
         createdAt,
       }),
     );
-    changes.emit({
+    await change.emit({
       type: 'message',
       at: createdAt,
       taskId: null,
@@ -170,20 +171,23 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
     return message;
   };
 
-  const send = (actor: Actor, input: SendInput): { messages: Message[]; rateLimits: RateLimitStatus[] } => {
+  const send = async (actor: Actor, input: SendInput): Promise<{ messages: Message[]; rateLimits: RateLimitStatus[] }> => {
     checkContent(input);
     const kind = input.to === BROADCAST ? 'broadcast' : 'message';
     // Refuse a sender over its limit before any read or write, so that a storm costs the hub next to nothing.
-    rateLimits.check(actor, kind);
-    return changes.run(() => {
-      const parent = input.inReplyTo === undefined ? undefined : loadVisible(actor, input.inReplyTo);
+    await rateLimits.check(actor, kind);
+    return changes.run(async (change) => {
+      const { tx } = change;
+      const parent = input.inReplyTo === undefined ? undefined : await loadVisible(tx, actor, input.inReplyTo);
       const list = typeof input.to === 'string' ? [input.to] : input.to;
-      const recipients = input.to === BROADCAST ? broadcastAudience(actor) : resolveList(list, parent);
+      const recipients = input.to === BROADCAST ? await broadcastAudience(tx, actor) : await resolveList(tx, list, parent);
       checkFanOut(input, recipients);
-      const limits = rateLimits.admit(actor, kind);
+      const limits = await rateLimits.admit(actor, kind);
       const threadId = parent?.threadId ?? randomUUID();
       const createdAt = now();
-      return { messages: recipients.map((to) => storeOne(actor, input, to, threadId, createdAt)), rateLimits: limits };
+      const messages: Message[] = [];
+      for (const to of recipients) messages.push(await storeOne(change, actor, input, to, threadId, createdAt));
+      return { messages, rateLimits: limits };
     });
   };
 
@@ -202,27 +206,27 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
      * Answers a message: to its sender (or, answering one's own message, to its recipient), in its thread. The
      * subject defaults to "Re: " and the original's. This is what an emailed reply to a message becomes.
      */
-    reply(actor: Actor, messageId: string, content: { subject?: string; body: string }): Message[] {
-      const parent = loadVisible(actor, messageId);
+    async reply(actor: Actor, messageId: string, content: { subject?: string; body: string }): Promise<Message[]> {
+      const parent = await loadVisible(store, actor, messageId);
       const to = parent.from === actor.name ? parent.to : parent.from;
       // Mail subjects are free-form: an over-long one is cut rather than the reply refused.
       const subject = (content.subject?.trim() || `Re: ${parent.subject}`).slice(0, MESSAGE_LIMITS.subject);
-      return send(actor, { to, subject, body: content.body, inReplyTo: parent.id }).messages;
+      return (await send(actor, { to, subject, body: content.body, inReplyTo: parent.id })).messages;
     },
 
     /** The message if the actor may see it (a participant of its thread, or an admin); `404` otherwise. */
-    get(actor: Actor, id: string): Message {
-      return presentMessage(loadVisible(actor, id));
+    async get(actor: Actor, id: string): Promise<Message> {
+      return presentMessage(await loadVisible(store, actor, id));
     },
 
     /**
      * The actor's messages, oldest first from the cursor; with `markRead`, the page's unread messages are marked
      * read in the same transaction and shown with their `readAt`.
      */
-    inbox(actor: Actor, query: InboxQuery): { messages: Message[]; nextCursor: string | null } {
+    async inbox(actor: Actor, query: InboxQuery): Promise<{ messages: Message[]; nextCursor: string | null }> {
       const afterSeq = decodeCursor(query.cursor);
-      return store.transaction(() => {
-        const rows = store.messages.inbox({
+      const read = async (tables: StoreTables) => {
+        const rows = await tables.messages.inbox({
           recipient: actor.name,
           unreadOnly: query.unread ?? false,
           afterSeq,
@@ -230,34 +234,36 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
         });
         const { page, nextCursor } = paginate(rows, query.limit);
         const at = now();
-        const shown = query.markRead
-          ? page.map((m) => (m.readAt === null ? (store.messages.markRead(m.id, at) ?? m) : m))
-          : page;
+        const shown: MessageRecord[] = [];
+        for (const m of page) shown.push(query.markRead && m.readAt === null ? ((await tables.messages.markRead(m.id, at)) ?? m) : m);
         return { messages: shown.map(presentMessage), nextCursor };
-      });
+      };
+      // Only marking read writes: a plain read needs no transaction.
+      return query.markRead ? store.transaction(read) : read(store);
     },
 
     /** Marks a message read (keeping the first `readAt`); recipient only: `403` for other participants. */
-    markRead(actor: Actor, id: string): Message {
-      return store.transaction(() => {
-        const message = loadVisible(actor, id);
+    markRead(actor: Actor, id: string): Promise<Message> {
+      return store.transaction(async (tx) => {
+        const message = await loadVisible(tx, actor, id);
         if (message.to !== actor.name) {
           throw new HubError('forbidden', `Only the recipient (${message.to}) may mark this message read.`);
         }
-        return presentMessage(store.messages.markRead(id, now()) ?? message);
+        return presentMessage((await tx.messages.markRead(id, now())) ?? message);
       });
     },
 
     /** The thread, oldest message first, for its participants and admins; `404` for anyone else. */
-    thread(actor: Actor, threadId: string, query: PageQuery) {
+    async thread(actor: Actor, threadId: string, query: PageQuery) {
       const afterSeq = decodeCursor(query.cursor);
-      const first = store.messages.firstOfThread(threadId);
-      if (!first || !canSeeThread(actor, threadId)) throw notFound(`Thread ${threadId}`);
-      const { page, nextCursor } = paginate(store.messages.thread(threadId, afterSeq, query.limit + 1), query.limit);
+      const first = await store.messages.firstOfThread(threadId);
+      if (!first || !(await canSeeThread(store, actor, threadId))) throw notFound(`Thread ${threadId}`);
+      const rows = await store.messages.thread(threadId, afterSeq, query.limit + 1);
+      const { page, nextCursor } = paginate(rows, query.limit);
       return {
         threadId,
         subject: first.subject,
-        participants: store.messages.participants(threadId),
+        participants: await store.messages.participants(threadId),
         messages: page.map(presentMessage),
         nextCursor,
       };

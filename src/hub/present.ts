@@ -1,7 +1,6 @@
 import { priorityFromRank } from '../domain/task-status.js';
 import { toIso, type Actor, type Agent, type Task } from '../domain/types.js';
-import type { AgentRow } from '../store/agents.js';
-import type { TaskRecord } from '../store/tasks.js';
+import type { AgentRow, TaskRecord } from '../store/store.js';
 import type { Presence } from './presence.js';
 
 /** The API's view of a stored task. */

@@ -128,8 +128,11 @@ export function createRateLimits(settings: RateLimitSettings, now: () => number)
   };
 
   return {
-    /** @throws HubError `rate_limited` when the send would go over a limit; spends nothing either way. */
-    check(actor: Actor, kind: SendKind): void {
+    /**
+     * Asynchronous, like every limit a store may count: this one counts in memory, per hub process.
+     * @throws HubError `rate_limited` when the send would go over a limit; spends nothing either way.
+     */
+    async check(actor: Actor, kind: SendKind): Promise<void> {
       const verdicts = applying(actor, kind).map((l) => l.check(actor.name));
       if (verdicts.some((v) => !v.allowed)) throw refuse(kind, verdicts);
     },
@@ -139,7 +142,7 @@ export function createRateLimits(settings: RateLimitSettings, now: () => number)
      * @returns the status under each policy that applied (empty for admins and with the limits off).
      * @throws HubError `rate_limited` with `retryAfterSeconds` and `rateLimits`, spending nothing.
      */
-    admit(actor: Actor, kind: SendKind): RateLimitStatus[] {
+    async admit(actor: Actor, kind: SendKind): Promise<RateLimitStatus[]> {
       const limiters = applying(actor, kind);
       const verdicts = limiters.map((l) => l.check(actor.name));
       if (verdicts.some((v) => !v.allowed)) throw refuse(kind, verdicts);

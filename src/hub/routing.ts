@@ -1,4 +1,4 @@
-import type { RoutingCandidate } from '../store/agents.js';
+import type { RoutingCandidate } from '../store/store.js';
 
 /**
  * Chooses who gets a task addressed to a capability: connected agents first, then the one with fewest open

@@ -1,7 +1,7 @@
 import { TRANSITIONS } from '../domain/task-status.js';
 import type { HubEvent } from '../domain/types.js';
-import type { Store } from '../store/index.js';
-import type { TaskRecord } from '../store/tasks.js';
+import type { Store, TaskRecord } from '../store/store.js';
+import type { Change } from './changes.js';
 import type { EventBus } from './event-bus.js';
 import type { TaskEvents } from './task-events.js';
 
@@ -38,18 +38,21 @@ const ARMING_EVENTS = new Set(['task.assigned', 'task.claimed']);
  * Ends leases and deadlines on time. Holds at most one timer, armed for the earliest due time in the store (a
  * lease end or a deadline) and none at all when nothing is due. Committed events that could bring a due time
  * closer re-arm it. Each expiry is a guarded transition inside one transaction with the read that found it, so a
- * task finished at the same moment is either finished or expired, never both.
+ * task finished at the same moment is either finished or expired, never both (and of several hubs sweeping the
+ * same task, one applies it and the others' guarded update changes nothing).
  */
 export function createSweeper({ store, taskEvents, bus, now }: Deps, options: SweeperOptions) {
   const batchSize = options.batchSize ?? 200;
   let timer: NodeJS.Timeout | undefined;
   let armedFor: number | undefined;
-  let sweeping = false;
+  /** The sweep or re-arm in progress; `stop()` waits for it. */
+  let busy: Promise<void> | undefined;
+  /** The earliest due time of events that arrived while `busy` (they are applied once it has armed). */
+  let missedDue: number | undefined;
   let stopped = false;
 
-  const nextDue = (): number | undefined => {
-    const lease = store.tasks.nextLeaseExpiry();
-    const deadline = store.tasks.nextDeadline();
+  const nextDue = async (): Promise<number | undefined> => {
+    const [lease, deadline] = await Promise.all([store.tasks.nextLeaseExpiry(), store.tasks.nextDeadline()]);
     if (lease === undefined) return deadline;
     return deadline === undefined ? lease : Math.min(lease, deadline);
   };
@@ -67,72 +70,108 @@ export function createSweeper({ store, taskEvents, bus, now }: Deps, options: Sw
     timer = setTimeout(fire, Math.min(Math.max(0, due - now()), MAX_DELAY_MS));
   };
 
-  const expire = (task: TaskRecord, at: number) =>
-    taskEvents.transition(task, TRANSITIONS.expire, { completedAt: at, leaseExpiresAt: null }, { reason: 'deadline' });
+  const expire = (change: Change, task: TaskRecord, at: number) =>
+    taskEvents.transition(change, task, TRANSITIONS.expire, { completedAt: at, leaseExpiresAt: null }, { reason: 'deadline' });
 
   /** The expiry that brings `attempts` to `maxAttempts` fails the task: it has been delivered that many times. */
-  const endLease = (task: TaskRecord, at: number) => {
+  const endLease = (change: Change, task: TaskRecord, at: number) => {
     const attempts = task.attempts + 1;
     if (attempts >= options.maxAttempts) {
       const patch = { attempts, error: 'lease_expired', completedAt: at, leaseExpiresAt: null };
-      return taskEvents.transition(task, TRANSITIONS.abandon, patch, { reason: 'lease_expired' });
+      return taskEvents.transition(change, task, TRANSITIONS.abandon, patch, { reason: 'lease_expired' });
     }
     const patch = { attempts, claimedAt: null, leaseExpiresAt: null, leaseSeconds: null };
-    return taskEvents.transition(task, TRANSITIONS.requeue, patch, { reason: 'lease_expired' });
+    return taskEvents.transition(change, task, TRANSITIONS.requeue, patch, { reason: 'lease_expired' });
   };
 
   /** One transaction: deadlines first (a task past its deadline expires rather than being delivered again). */
-  const sweepBatch = (at: number): number =>
-    taskEvents.run(() => {
-      const overdue = store.tasks.deadlinesDue(at, batchSize);
-      for (const task of overdue) expire(task, at);
-      const lapsed = store.tasks.leasesDue(at, batchSize - overdue.length);
-      for (const task of lapsed) endLease(task, at);
+  const sweepBatch = (at: number): Promise<number> =>
+    taskEvents.run(async (change) => {
+      const overdue = await change.tx.tasks.deadlinesDue(at, batchSize);
+      for (const task of overdue) await expire(change, task, at);
+      const lapsed = await change.tx.tasks.leasesDue(at, batchSize - overdue.length);
+      for (const task of lapsed) await endLease(change, task, at);
       return overdue.length + lapsed.length;
     });
+
+  /** Runs `work` as the one piece of work in progress (sweeps and re-arms never overlap). */
+  const exclusive = (work: () => Promise<void>) => {
+    const run = (busy ?? Promise.resolve())
+      .then(work)
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => {
+        if (busy !== run) return;
+        busy = undefined;
+        const missed = missedDue;
+        missedDue = undefined;
+        if (missed !== undefined && (armedFor === undefined || missed < armedFor)) armFor(missed);
+      });
+    busy = run;
+  };
+
+  const sweep = async () => {
+    try {
+      await sweepBatch(now());
+    } catch (error) {
+      options.onError?.(error);
+      armFor(now() + RETRY_MS);
+      return;
+    }
+    // A full batch leaves more due: nextDue() is then in the past and the 0 ms timer yields before the next one.
+    await rearmFromStore();
+  };
+
+  const rearmFromStore = async () => {
+    if (stopped) return;
+    try {
+      armFor(await nextDue());
+    } catch (error) {
+      options.onError?.(error);
+      armFor(now() + RETRY_MS);
+    }
+  };
 
   function fire(): void {
     timer = undefined;
     armedFor = undefined;
-    sweeping = true;
-    try {
-      sweepBatch(now());
-    } catch (error) {
-      options.onError?.(error);
-      sweeping = false;
-      armFor(now() + RETRY_MS);
-      return;
-    }
-    sweeping = false;
-    // A full batch leaves more due: nextDue() is then in the past and the 0 ms timer yields before the next one.
-    armFor(nextDue());
+    if (!stopped) exclusive(sweep);
   }
 
   // The timer is already armed for the earliest due time in the store, so only this task's own due times can
   // bring it closer: read them from the event instead of asking the store again on every new task or claim.
   const onEvent = (event: HubEvent) => {
-    if (sweeping || stopped || !event.task || !ARMING_EVENTS.has(event.type)) return;
+    if (stopped || !event.task || !ARMING_EVENTS.has(event.type)) return;
     const due = earliestOf(event.task.deadline, event.task.leaseExpiresAt);
-    if (due !== undefined && (armedFor === undefined || due < armedFor)) armFor(due);
+    if (due === undefined) return;
+    if (busy) missedDue = Math.min(missedDue ?? due, due);
+    else if (armedFor === undefined || due < armedFor) armFor(due);
   };
 
   const unsubscribe = bus.subscribe(onEvent);
-  armFor(nextDue());
+  exclusive(rearmFromStore);
 
   return {
     /** The due time (ms) the timer is armed for, or `undefined` when no timer is set. */
     armedFor: (): number | undefined => armedFor,
 
-    /** Looks at the store again, e.g. after another process changed it. */
-    rearm(): void {
-      if (!sweeping) armFor(nextDue());
+    /** Looks at the store again, e.g. after another process changed it; resolves once re-armed. */
+    async rearm(): Promise<void> {
+      exclusive(rearmFromStore);
+      await busy;
     },
 
-    /** Clears the timer and stops listening; safe to call twice. */
-    stop(): void {
+    /** Resolves once the sweep or re-arm in progress (if any) has ended. */
+    async idle(): Promise<void> {
+      while (busy) await busy;
+    },
+
+    /** Clears the timer, stops listening and waits for a sweep in progress; safe to call twice. */
+    async stop(): Promise<void> {
       stopped = true;
       disarm();
       unsubscribe();
+      while (busy) await busy;
+      disarm();
     },
   };
 }

@@ -1,8 +1,7 @@
 import { EVENT_AUDIENCE, type TaskEventType, type Transition } from '../domain/task-status.js';
 import type { Task } from '../domain/types.js';
-import type { TaskPatch, TaskRecord } from '../store/tasks.js';
-import type { Store } from '../store/index.js';
-import type { ChangeRecorder } from './changes.js';
+import type { TaskPatch, TaskRecord } from '../store/store.js';
+import type { Change, ChangeRecorder } from './changes.js';
 import { presentTask } from './present.js';
 
 /** Who hears about a task event, without duplicates (an agent may assign work to itself). */
@@ -14,11 +13,16 @@ export function taskEventRecipients(type: TaskEventType, task: Pick<TaskRecord, 
  * Task state changes as the hub records them: each is the store's guarded UPDATE plus the event it produces,
  * written in the caller's change (one transaction).
  */
-export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () => number) {
+export function createTaskEvents(changes: ChangeRecorder, now: () => number) {
   /** Emits the event and returns the task as it presented it, so that nobody presents the same row twice. */
-  const emitFor = (type: TaskEventType, record: TaskRecord, extra: Record<string, unknown> = {}): Task => {
+  const emitFor = async (
+    change: Change,
+    type: TaskEventType,
+    record: TaskRecord,
+    extra: Record<string, unknown> = {},
+  ): Promise<Task> => {
     const task = presentTask(record);
-    changes.emit({
+    await change.emit({
       type,
       at: record.updatedAt,
       taskId: record.id,
@@ -39,9 +43,15 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
      * @returns the updated task as the API shows it, or `undefined` when the status no longer allows it (nothing
      *   is written).
      */
-    transition(task: TaskRecord, transition: Transition, patch: TaskPatch, extra?: Record<string, unknown>) {
-      const updated = store.tasks.transition(task.id, transition.from, transition.to, patch, now());
-      return updated && emitFor(transition.event, updated, extra);
+    async transition(
+      change: Change,
+      task: TaskRecord,
+      transition: Transition,
+      patch: TaskPatch,
+      extra?: Record<string, unknown>,
+    ): Promise<Task | undefined> {
+      const updated = await change.tx.tasks.transition(task.id, transition.from, transition.to, patch, now());
+      return updated && emitFor(change, transition.event, updated, extra);
     },
   };
 }

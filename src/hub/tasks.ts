@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { HubError, notFound } from '../domain/errors.js';
 import { priorityRank, TRANSITIONS, type Priority, type TaskStatus, type Transition } from '../domain/task-status.js';
 import type { Actor, HubEvent, Task, TaskKind } from '../domain/types.js';
-import type { Store } from '../store/index.js';
-import type { TaskPatch, TaskRecord } from '../store/tasks.js';
+import type { Store, StoreTables, TaskPatch, TaskRecord } from '../store/store.js';
+import type { Change } from './changes.js';
 import type { Presence } from './presence.js';
 import { presentTask } from './present.js';
 import type { RateLimits } from './rate-limit.js';
@@ -58,9 +58,9 @@ function decodeCursor(cursor: string): number {
 }
 
 export function createTaskService({ store, presence, taskEvents, rateLimits, settings, now }: Deps) {
-  /** The task if the actor may see it; `404` otherwise, never revealing that it exists. */
-  const loadVisible = (actor: Actor, id: string): TaskRecord => {
-    const task = store.tasks.get(id);
+  /** The task if the actor may see it (read through `tables`: a change's tx, or the store); `404` otherwise. */
+  const loadVisible = async (tables: StoreTables, actor: Actor, id: string): Promise<TaskRecord> => {
+    const task = await tables.tasks.get(id);
     if (!task || (actor.role !== 'admin' && actor.name !== task.assigner && actor.name !== task.target)) {
       throw notFound(`Task ${id}`);
     }
@@ -78,22 +78,26 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     }
   };
 
+  /** Checks the caller and applies the guarded change to a task loaded in `change`: 403 or 409 as the contract says. */
+  const apply = async (change: Change, actor: Actor, task: TaskRecord, action: string, transition: Transition,
+    patch: TaskPatch, extra?: Record<string, unknown>): Promise<Task> => {
+    requireParty(actor, task, transition, action);
+    const updated = await taskEvents.transition(change, task, transition, patch, extra);
+    if (!updated) throw new HubError('invalid_transition', `Cannot ${action} task ${task.id}: it is ${task.status}.`);
+    return updated;
+  };
+
   /** Loads, checks the caller, applies the guarded change: 404, 403 or 409 as the contract says. */
   const act = (actor: Actor, id: string, action: string, transition: Transition, patch: (t: TaskRecord) => TaskPatch,
-    extra?: Record<string, unknown>): Task =>
-    taskEvents.run(() => {
-      const task = loadVisible(actor, id);
-      requireParty(actor, task, transition, action);
-      const updated = taskEvents.transition(task, transition, patch(task), extra);
-      if (!updated) {
-        throw new HubError('invalid_transition', `Cannot ${action} task ${id}: it is ${task.status}.`);
-      }
-      return updated;
+    extra?: Record<string, unknown>): Promise<Task> =>
+    taskEvents.run(async (change) => {
+      const task = await loadVisible(change.tx, actor, id);
+      return apply(change, actor, task, action, transition, patch(task), extra);
     });
 
-  const resolveTarget = (input: TaskInput): string => {
+  const resolveTarget = async (tx: StoreTables, input: TaskInput): Promise<string> => {
     if (input.target !== undefined) {
-      const agent = store.agents.get(input.target);
+      const agent = await tx.agents.get(input.target);
       if (!agent) throw new HubError('unknown_agent', `There is no agent named "${input.target}".`);
       if (input.capability !== undefined && !agent.capabilities.includes(input.capability)) {
         throw new HubError(
@@ -104,7 +108,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       return agent.name;
     }
     const capability = input.capability as string;
-    const chosen = pickAgent(store.agents.routingCandidates(capability), presence.isConnected);
+    const chosen = pickAgent(await tx.agents.routingCandidates(capability), presence.isConnected);
     if (!chosen) throw new HubError('no_agent_for_capability', `No agent offers the capability "${capability}".`);
     return chosen;
   };
@@ -113,19 +117,21 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     /**
      * Creates a task in status `assigned` and delivers it. With an `idempotencyKey` the assigner has used before,
      * returns that first task instead (`created: false`). A created task counts toward the sender's rate limit.
+     * Resolves once the task is committed.
      * @throws HubError `rate_limited` (nothing stored) over the limit.
      */
-    create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): { task: Task; created: boolean } {
-      return taskEvents.run(() => {
+    create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): Promise<{ task: Task; created: boolean }> {
+      return taskEvents.run(async (change) => {
+        const { tx } = change;
         if (input.idempotencyKey !== undefined) {
-          const first = store.tasks.findByIdempotencyKey(actor.name, input.idempotencyKey);
+          const first = await tx.tasks.findByIdempotencyKey(actor.name, input.idempotencyKey);
           if (first) return { task: presentTask(first), created: false };
         }
-        const target = resolveTarget(input);
+        const target = await resolveTarget(tx, input);
         // Every front (HTTP, rpc, email) creates through here, so the sender's limit holds for all of them.
-        rateLimits.admit(actor, 'task');
+        await rateLimits.admit(actor, 'task');
         const createdAt = now();
-        const record = store.tasks.insert({
+        const record = await tx.tasks.insert({
           id: randomUUID(),
           kind,
           task: input.task,
@@ -138,23 +144,23 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
           idempotencyKey: input.idempotencyKey ?? null,
           createdAt,
         });
-        store.agents.markAssigned(target, createdAt);
-        return { task: taskEvents.emitFor('task.assigned', record), created: true };
+        await tx.agents.markAssigned(target, createdAt);
+        return { task: await taskEvents.emitFor(change, 'task.assigned', record), created: true };
       });
     },
 
-    get(actor: Actor, id: string): Task {
-      return presentTask(loadVisible(actor, id));
+    async get(actor: Actor, id: string): Promise<Task> {
+      return presentTask(await loadVisible(store, actor, id));
     },
 
     /** The task's whole recorded history, oldest first. */
-    events(actor: Actor, id: string): HubEvent[] {
-      return store.events.listForTask(loadVisible(actor, id).seq);
+    async events(actor: Actor, id: string): Promise<HubEvent[]> {
+      return store.events.listForTask((await loadVisible(store, actor, id)).seq);
     },
 
-    list(actor: Actor, query: TaskListQuery): { tasks: Task[]; nextCursor: string | null } {
+    async list(actor: Actor, query: TaskListQuery): Promise<{ tasks: Task[]; nextCursor: string | null }> {
       const agent = actor.role === 'admin' ? query.agent : actor.name;
-      const rows = store.tasks.list({
+      const rows = await store.tasks.list({
         ...(agent !== undefined && { agent }),
         ...(agent !== undefined && query.role && { role: query.role }),
         ...(query.status && { status: query.status }),
@@ -166,11 +172,16 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       return { tasks: page.map(presentTask), nextCursor: more ? encodeCursor(page[page.length - 1]!.seq) : null };
     },
 
-    pending(actor: Actor, limit: number): Task[] {
-      return store.tasks.pending(actor.name, limit).map(presentTask);
+    async pending(actor: Actor, limit: number): Promise<Task[]> {
+      return (await store.tasks.pending(actor.name, limit)).map(presentTask);
     },
 
-    claim(actor: Actor, id: string, leaseSeconds?: number): Task {
+    /** Those of `ids` whose task is terminal now, as the API shows them (what a waiting rpc polls). */
+    async terminalAmong(ids: readonly string[]): Promise<Task[]> {
+      return (await store.tasks.terminalAmong(ids)).map(presentTask);
+    },
+
+    claim(actor: Actor, id: string, leaseSeconds?: number): Promise<Task> {
       const lease = leaseSeconds ?? settings.leaseSeconds;
       return act(actor, id, 'claim', TRANSITIONS.claim, () => ({
         claimedAt: now(),
@@ -179,7 +190,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       }));
     },
 
-    progress(actor: Actor, id: string, report: { message?: string; progress?: number }): Task {
+    progress(actor: Actor, id: string, report: { message?: string; progress?: number }): Promise<Task> {
       return act(
         actor,
         id,
@@ -190,7 +201,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       );
     },
 
-    complete(actor: Actor, id: string, result: unknown): Task {
+    complete(actor: Actor, id: string, result: unknown): Promise<Task> {
       return act(actor, id, 'complete', TRANSITIONS.complete, () => ({
         result: result ?? null,
         completedAt: now(),
@@ -202,24 +213,23 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
      * Fails the task, or with `retry` and deliveries left, hands it out again (`attempts + 1`): a retry uses up
      * a delivery just as an expired lease does, so a task is delivered at most `maxAttempts` times.
      */
-    fail(actor: Actor, id: string, error: string, retry = false): Task {
-      return taskEvents.run(() => {
-        const task = loadVisible(actor, id);
-        const retrying = retry && task.attempts + 1 < settings.maxAttempts;
-        if (retrying) {
-          return act(actor, id, 'fail', TRANSITIONS.retry, () => ({
+    fail(actor: Actor, id: string, error: string, retry = false): Promise<Task> {
+      return taskEvents.run(async (change) => {
+        const task = await loadVisible(change.tx, actor, id);
+        if (retry && task.attempts + 1 < settings.maxAttempts) {
+          return apply(change, actor, task, 'fail', TRANSITIONS.retry, {
             error,
             attempts: task.attempts + 1,
             claimedAt: null,
             leaseExpiresAt: null,
             leaseSeconds: null,
-          }));
+          });
         }
-        return act(actor, id, 'fail', TRANSITIONS.fail, () => ({ error, completedAt: now(), leaseExpiresAt: null }));
+        return apply(change, actor, task, 'fail', TRANSITIONS.fail, { error, completedAt: now(), leaseExpiresAt: null });
       });
     },
 
-    cancel(actor: Actor, id: string): Task {
+    cancel(actor: Actor, id: string): Promise<Task> {
       return act(actor, id, 'cancel', TRANSITIONS.cancel, () => ({ completedAt: now(), leaseExpiresAt: null }));
     },
   };

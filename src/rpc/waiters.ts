@@ -56,17 +56,19 @@ function answerOf(task: Finished): RpcAnswer {
 }
 
 /**
- * The RPCs waiting for their task, keyed by task id. A waiter is registered in the same synchronous turn as its
- * task is created, then resolved by the first of: the task's terminal event on the hub's bus, the store poll
- * (which sees tasks finished by another process on the same database), its timeout, its caller leaving, or
- * `close()`. Each of these removes it from the map together with its timer and abort listener. The single poll
- * timer runs only while the map is not empty.
+ * The RPCs waiting for their task, keyed by task id. Once its task is created a waiter is registered first (so it
+ * hears the bus from then on) and the task's stored state read second, as bullmq's `waitUntilFinished` does: a
+ * completion cannot slip between the two. It is resolved by the first of: that read finding the task terminal,
+ * the task's terminal event on the hub's bus, the store poll (which sees tasks finished by another process on the
+ * same database), its timeout, its caller leaving, or `close()`. Each of these removes it from the map together
+ * with its timer and abort listener. The single poll timer runs only while the map is not empty.
  */
-export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, settings: RpcSettings) {
+export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcSettings) {
   // Usually one waiter per task; more when a caller re-sends a call (same idempotency key) after losing its
   // connection while the first request is still held.
   const waiters = new Map<string, Set<Waiter>>();
   let waiting = 0;
+  let creating = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   let timers = 0;
   let closed = false;
@@ -91,25 +93,34 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
     for (const waiter of [...(waiters.get(task.id) ?? [])]) if (remove(waiter)) waiter.resolve(answerOf(task));
   };
 
-  const poll = () => {
+  let polling = false;
+  const poll = async () => {
+    // A poll slower than the interval is not run twice at once.
+    if (polling) return;
+    polling = true;
     try {
-      for (const task of hub.store.tasks.terminalAmong([...waiters.keys()])) finish(task);
+      for (const task of await hub.tasks.terminalAmong([...waiters.keys()])) finish(task);
     } catch (error) {
       settings.onError?.(error, 'rpc poll');
+    } finally {
+      polling = false;
     }
   };
 
   /** Cancels the task as its caller unless kept; if it turned terminal meanwhile, that is the answer. */
-  const timeOut = (waiter: Waiter) => {
+  const timeOut = async (waiter: Waiter) => {
     if (!remove(waiter)) return;
     const timeout: RpcAnswer = { taskId: waiter.taskId, status: 'timeout' };
     if (waiter.keepOnTimeout) return waiter.resolve(timeout);
     try {
-      hub.tasks.cancel(waiter.actor, waiter.taskId);
+      await hub.tasks.cancel(waiter.actor, waiter.taskId);
       waiter.resolve(timeout);
     } catch (error) {
-      const task = hub.store.tasks.get(waiter.taskId);
-      if (error instanceof HubError && error.code === 'invalid_transition' && task) return waiter.resolve(answerOf(task));
+      if (error instanceof HubError && error.code === 'invalid_transition') {
+        // Finished meanwhile: that is the answer.
+        const task = await hub.tasks.get(waiter.actor, waiter.taskId).catch(() => undefined);
+        if (task) return waiter.resolve(answerOf(task));
+      }
       settings.onError?.(error, 'rpc cancel on timeout');
       waiter.resolve(timeout);
     }
@@ -127,7 +138,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
         taskId,
         actor,
         keepOnTimeout: options.keepOnTimeout ?? false,
-        timer: setTimeout(() => timeOut(waiter), clampTimeoutSeconds(options.timeoutSeconds) * 1000),
+        timer: setTimeout(() => void timeOut(waiter), clampTimeoutSeconds(options.timeoutSeconds) * 1000),
         signal: options.signal,
         onAbort: () => {
           if (remove(waiter)) resolve(undefined);
@@ -141,7 +152,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
       if (set) set.add(waiter);
       else waiters.set(taskId, new Set([waiter]));
       waiter.signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      pollTimer ??= setInterval(poll, settings.pollMs);
+      pollTimer ??= setInterval(() => void poll(), settings.pollMs);
     });
 
   return {
@@ -154,23 +165,28 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus' | 'store'>, sett
     async call(actor: Actor, input: TaskInput, options: RpcCallOptions = {}): Promise<RpcAnswer | undefined> {
       if (closed) throw new HubError('shutting_down', 'The hub is shutting down; retry later.');
       if (options.signal?.aborted) return undefined;
-      if (waiting >= settings.maxWaiters) {
+      if (waiting + creating >= settings.maxWaiters) {
         throw new HubError('overloaded', `The hub is already holding ${waiting} waiting RPCs; retry shortly.`, {
           retryAfterSeconds: 1,
         });
       }
       // A repeated idempotency key finds the call's task instead of creating another: a caller that lost its
       // connection re-sends the call and waits for the same task (or gets its outcome at once).
-      const { task, created } = hub.tasks.create(actor, input, 'rpc');
+      // A call counts toward the limit from here, while its task is being created.
+      creating += 1;
+      const { task, created } = await hub.tasks.create(actor, input, 'rpc').finally(() => (creating -= 1));
       if (!created && isTerminal(task.status)) return answerOf(task);
+      if (closed) throw new HubError('shutting_down', 'The hub is shutting down; the task stays recorded as it was.');
+      if (options.signal?.aborted) return undefined;
+      // Subscribe first, then read: whatever finished the task before the waiter existed (a listener of its own
+      // `task.assigned`, another hub, another process), the read sees it; whatever finishes it later, the waiter
+      // hears.
       const answer = register(actor, task.id, options);
-      // A listener of the task's own `task.assigned` event could have finished it before the waiter existed. Not
-      // while the creation waits for its group commit: its events are published only after that, so no listener
-      // has seen the task yet (and the read would cost every call of a busy hub a query).
-      if (!hub.store.pending()) {
-        const stored = hub.store.tasks.get(task.id);
-        if (stored && isTerminal(stored.status)) finish(stored);
-      }
+      const stored = await hub.tasks.get(actor, task.id).catch((error: unknown) => {
+        settings.onError?.(error, 'rpc read after register');
+        return undefined;
+      });
+      if (stored && isTerminal(stored.status)) finish(stored);
       return answer;
     },
 

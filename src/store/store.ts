@@ -137,7 +137,9 @@ export interface InboxQuery {
   limit: number;
 }
 
-export type OutboxStatus = 'queued' | 'sent' | 'failed';
+/** An outbox row is queued until sent or failed for good. */
+export const OUTBOX_STATUSES = ['queued', 'sent', 'failed'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 /** A claimed outbox row with the event it carries. */
 export interface OutboxItem {

@@ -32,10 +32,11 @@ describe('dashboard under load', () => {
     await addAgent(hub, 'w');
     const admin = { name: 'admin', role: 'admin' } as const;
     const agent = { name: 'w', role: 'agent' } as const;
-    const ids: string[] = [];
-    hub.hub.changes.run(() => {
-      for (let i = 0; i < TASKS; i++) ids.push(hub.hub.tasks.create(admin, { target: 'w', task: `bulk task ${i}` }).task.id);
-    });
+    // Queued at once, they share a few group commits.
+    const created = await Promise.all(
+      Array.from({ length: TASKS }, (_, i) => hub.hub.tasks.create(admin, { target: 'w', task: `bulk task ${i}` })),
+    );
+    const ids = created.map((c) => c.task.id);
 
     dash = await openDashboard(browser, hub);
     const { page } = dash;
@@ -52,13 +53,19 @@ describe('dashboard under load', () => {
     await page.locator('#tasks tbody tr').first().filter({ hasText: `bulk task ${TASKS - 1}` }).waitFor();
 
     // A busy hub: claims and completions as fast as the hub records them, yielding to I/O between batches.
+    let pending: Promise<unknown>[] = [];
     for (let i = 0; i < BURST_TASKS; i++) {
       const id = ids[i]!;
-      hub.hub.tasks.claim(agent, id);
-      hub.hub.tasks.complete(agent, id, { n: i });
-      if (i % 100 === 99) await yieldToIo();
+      // Transactions run in the order they are asked for: the claim before the completion.
+      pending.push(hub.hub.tasks.claim(agent, id), hub.hub.tasks.complete(agent, id, { n: i }));
+      if (i % 100 === 99) {
+        await Promise.all(pending);
+        pending = [];
+        await yieldToIo();
+      }
     }
-    const lastId = hub.hub.stats().events.lastId;
+    await Promise.all(pending);
+    const lastId = (await hub.hub.stats()).events.lastId;
     await page.locator(`#events li[data-id="${lastId}"]`).waitFor({ timeout: 60_000 });
     await page.waitForFunction(() => document.querySelectorAll('#events li').length === 500);
     expect(await page.locator('#events li').first().getAttribute('data-id')).toBe(String(lastId));

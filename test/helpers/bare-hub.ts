@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Actor } from '../../src/domain/types.js';
 import { createHub, type HubOptions } from '../../src/hub/index.js';
-import { createStore } from '../../src/store/index.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeDataDir } from './hub.js';
 
 export const ADMIN: Actor = { name: 'admin', role: 'admin' };
@@ -13,7 +13,7 @@ export const agent = (name: string): Actor => ({ name, role: 'agent' });
  * sweeper and the waiters. The clock reads `Date.now()` on every call so that fake timers move it.
  */
 export function startBareHub(options: Partial<HubOptions> = {}, dataDir = makeDataDir()) {
-  const store = createStore(path.join(dataDir, 'taskhub.db'));
+  const store = createSqliteStore(path.join(dataDir, 'taskhub.db'));
   const hub = createHub(store, {
     secret: 'a test secret of enough length',
     leaseSeconds: 300,
@@ -27,12 +27,12 @@ export function startBareHub(options: Partial<HubOptions> = {}, dataDir = makeDa
     store,
     dataDir,
     /** Adds agents by name (no capabilities). */
-    addAgents(...names: string[]) {
-      for (const name of names) hub.agents.create(ADMIN, { name });
+    async addAgents(...names: string[]) {
+      for (const name of names) await hub.agents.create(ADMIN, { name });
     },
-    close({ keepData = false } = {}) {
-      hub.stop();
-      store.close();
+    async close({ keepData = false } = {}) {
+      await hub.stop();
+      await store.close();
       if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

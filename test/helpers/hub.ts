@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startTaskhub, type Taskhub } from '../../src/main.js';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
 
 export interface TestHub extends Taskhub {
   dataDir: string;
@@ -50,3 +51,6 @@ export async function stopAllTestHubs(): Promise<string[]> {
   await Promise.all(left.map((h) => h.stop()));
   return left.map((h) => h.url);
 }
+
+/** The SQLite connection under a test hub, for tests that look at rows directly. */
+export const dbOf = (hub: Taskhub) => (hub.store as SqliteStore).db;

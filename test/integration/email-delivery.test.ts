@@ -4,14 +4,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Change } from '../../src/hub/changes.js';
 import { createHub } from '../../src/hub/index.js';
 import { createMailPlanner } from '../../src/hub/mail-planner.js';
-import { createStore } from '../../src/store/index.js';
+import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { createComposer } from '../../src/transport/email/compose.js';
 import { createMailTransport, createOutboxSender } from '../../src/transport/email/outbox-sender.js';
 import { createReplyAddresses } from '../../src/transport/email/reply-address.js';
 import { addAgent, as, call } from '../helpers/api.js';
-import { makeDataDir, startTestHub, type TestHub } from '../helpers/hub.js';
+import { dbOf, makeDataDir, startTestHub, type TestHub } from '../helpers/hub.js';
 import { sendMail, startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -41,7 +42,7 @@ async function hubOn(env: Record<string, string>, dataDir?: string): Promise<Tes
 }
 
 const outboxRows = (hub: TestHub) =>
-  hub.hub.store.db.prepare('SELECT status, attempts, last_error AS lastError FROM outbox ORDER BY id').all() as {
+  dbOf(hub).prepare('SELECT status, attempts, last_error AS lastError FROM outbox ORDER BY id').all() as {
     status: string; attempts: number; lastError: string | null;
   }[];
 const stats = async (hub: TestHub) => (await as(hub, hub.adminToken).get('/api/stats')).body.outbox;
@@ -93,17 +94,17 @@ describe('outbox delivery', () => {
       id: randomUUID(), threadId: randomUUID(), from: 'boss', to: 'worker', subject: 'Hi', body: 'Hello',
       inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
     };
-    const emit = () =>
-      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) });
-    expect(() =>
-      changes.run(() => {
-        emit();
+    const emit = (change: Change) =>
+      change.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) });
+    await expect(
+      changes.run(async (change) => {
+        await emit(change);
         throw new Error('rolled back');
       }),
-    ).toThrow('rolled back');
+    ).rejects.toThrow('rolled back');
     expect(outboxRows(hub)).toEqual([]);
-    expect(hub.hub.store.events.lastId()).toBe(0);
-    changes.run(emit);
+    expect(await hub.store.events.lastId()).toBe(0);
+    await changes.run(emit);
     expect(outboxRows(hub)).toHaveLength(1);
     await up.waitFor((mails) => mails.length === 1);
   });
@@ -114,7 +115,7 @@ describe('outbox delivery', () => {
     const boss = await addAgent(hub, 'boss');
     await addAgent(hub, 'worker', { email: 'worker@example.com' });
     const { changes } = hub.hub;
-    changes.run(() => changes.emit({ type: 'task.odd', at: Date.now(), taskId: null, recipients: ['worker'], data: '{}' }));
+    await changes.run((c) => c.emit({ type: 'task.odd', at: Date.now(), taskId: null, recipients: ['worker'], data: '{}' }));
     await boss.post('/api/tasks', { target: 'worker', task: 'behind it' });
     await up.waitFor((mails) => mails.length === 1);
     expect(outboxRows(hub)[0]).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringMatching(/^cannot compose/) });
@@ -131,18 +132,18 @@ describe('outbox delivery', () => {
     for (let i = 0; i < 10; i++) await boss.post('/api/tasks', { target: 'worker', task: `task ${i}` });
     await hub.stop({ keepData: true });
     expect(up.mails.length).toBe(10);
-    const store = createStore(path.join(dataDir, 'taskhub.db'));
-    expect(store.outbox.counts()).toEqual({ queued: 0, sent: 10, failed: 0 });
-    store.close();
+    const store = createSqliteStore(path.join(dataDir, 'taskhub.db'));
+    expect(await store.outbox.counts()).toEqual({ queued: 0, sent: 10, failed: 0 });
+    await store.close();
   });
 
   it('retries with backoff and marks a mail failed once it is older than the maximum age', async () => {
     const dataDir = makeDataDir();
-    const store = createStore(path.join(dataDir, 'taskhub.db'));
+    const store = createSqliteStore(path.join(dataDir, 'taskhub.db'));
     const hub = createHub(store, { secret: 's'.repeat(32), leaseSeconds: 300, maxAttempts: 3, eventRetentionDays: 7 });
-    hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
+    hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
     const composer = createComposer({
-      from: 'taskhub@hub.test', domain: 'hub.test', instanceId: store.outbox.instanceId(),
+      from: 'taskhub@hub.test', domain: 'hub.test', instanceId: await store.outbox.instanceId(),
       replyAddresses: createReplyAddresses('s'.repeat(32), 'hub.test'),
     });
     const sender = createOutboxSender(
@@ -151,14 +152,14 @@ describe('outbox delivery', () => {
     );
     cleanups.push(async () => {
       await sender.stop();
-      hub.stop();
-      store.close();
+      await hub.stop();
+      await store.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
     sender.start();
     const admin = { name: 'admin', role: 'admin' as const };
-    hub.agents.create(admin, { name: 'worker', email: 'worker@example.com' });
-    hub.tasks.create(admin, { target: 'worker', task: 'never delivered' });
+    await hub.agents.create(admin, { name: 'worker', email: 'worker@example.com' });
+    await hub.tasks.create(admin, { target: 'worker', task: 'never delivered' });
 
     await expect.poll(() => store.outbox.counts(), { timeout: 10_000 }).toEqual({ queued: 0, sent: 0, failed: 1 });
     const row = store.db.prepare('SELECT attempts, last_error AS lastError, created_at AS createdAt FROM outbox').get() as {

@@ -155,8 +155,8 @@ describe('email replies', () => {
       id: randomUUID(), threadId: randomUUID(), from: 'boss', to: 'worker', subject: 'Hi', body: 'Hello',
       inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
     };
-    changes.run(() =>
-      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
+    await changes.run((c) =>
+      c.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
     );
     const [mail] = await sink.waitFor((ms) => ms.length === 1);
     const outcome = await reply({ to: mail!.parsed.replyTo!.value[0]!.address!, subject: 'Re: Hi', text: 'Hello back' });

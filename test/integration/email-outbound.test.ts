@@ -68,8 +68,9 @@ describe('outbound mail', () => {
     const three = (await boss.post('/api/tasks', { target: 'worker', task: 'three' })).body.task.id;
     await boss.post(`/api/tasks/${three}/cancel`);
     const four = (await boss.post('/api/tasks', { target: 'worker', task: 'four' })).body.task.id;
-    const { taskEvents, store } = hub.hub;
-    taskEvents.run(() => taskEvents.transition(store.tasks.get(four)!, TRANSITIONS.expire, { completedAt: Date.now() }));
+    const { taskEvents } = hub.hub;
+    await taskEvents.run(async (c) =>
+      taskEvents.transition(c, (await c.tx.tasks.get(four))!, TRANSITIONS.expire, { completedAt: Date.now() }));
 
     const mails = await sink.waitFor((ms) => ms.filter(to('boss@example.com')).length >= 6);
     const toBoss = mails.filter(to('boss@example.com')).map((m) => m.parsed.subject);
@@ -124,8 +125,8 @@ describe('outbound mail', () => {
       subject: evil, body: evil, inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
     };
     const { changes } = hub.hub;
-    changes.run(() =>
-      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
+    await changes.run((c) =>
+      c.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
     );
     const mails = await sink.waitFor((ms) => ms.length === 2);
     for (const mail of mails) {
@@ -155,8 +156,8 @@ describe('outbound mail', () => {
       inReplyTo: null, createdAt: new Date().toISOString(), readAt: null,
     };
     const { changes } = hub.hub;
-    changes.run(() =>
-      changes.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
+    await changes.run((c) =>
+      c.emit({ type: 'message', at: Date.now(), taskId: null, recipients: ['worker'], data: JSON.stringify({ message }) }),
     );
     const [mail] = await sink.waitFor((ms) => ms.length === 1);
     expect(mail!.parsed.subject).toBe('Lunch?');

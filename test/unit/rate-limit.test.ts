@@ -87,14 +87,25 @@ describe('createRateLimiter (GCRA)', () => {
   });
 });
 
-describe('createRateLimits', () => {
-  it('counts tasks and messages together, a broadcast on both limits, all or nothing', () => {
+/** The HubError a promise rejects with. */
+async function caughtAsync(fn: () => Promise<unknown>): Promise<HubError> {
+  try {
+    await fn();
+  } catch (error) {
+    if (error instanceof HubError) return error;
+    throw error;
+  }
+  throw new Error('expected a HubError');
+}
+
+describe('createRateLimits', async () => {
+  it('counts tasks and messages together, a broadcast on both limits, all or nothing', async () => {
     const clock = manualClock();
     const limits = createRateLimits({ rateLimit: 3, broadcastLimit: 1 }, clock.now);
     const a = agent('a');
-    expect(limits.admit(a, 'task').map((s) => s.policy)).toEqual(['sends']);
-    expect(limits.admit(a, 'broadcast').map((s) => s.policy)).toEqual(['sends', 'broadcasts']);
-    const overBroadcast = caught(() => limits.admit(a, 'broadcast'));
+    expect((await limits.admit(a, 'task')).map((s) => s.policy)).toEqual(['sends']);
+    expect((await limits.admit(a, 'broadcast')).map((s) => s.policy)).toEqual(['sends', 'broadcasts']);
+    const overBroadcast = await caughtAsync(() => limits.admit(a, 'broadcast'));
     expect(overBroadcast.code).toBe('rate_limited');
     expect(overBroadcast.retryAfterSeconds).toBe(60);
     expect(overBroadcast.rateLimits).toEqual([
@@ -102,22 +113,22 @@ describe('createRateLimits', () => {
       { policy: 'broadcasts', quota: 1, windowSeconds: 60, remaining: 0, resetSeconds: 60 },
     ]);
     // The refused broadcast spent nothing from "sends": one message still fits, then none.
-    limits.admit(a, 'message');
-    const overSends = caught(() => limits.check(a, 'task'));
+    await limits.admit(a, 'message');
+    const overSends = await caughtAsync(() => limits.check(a, 'task'));
     expect(overSends.retryAfterSeconds).toBe(20);
     expect(overSends.message).toContain('3 tasks and messages per minute');
   });
 
-  it('exempts admins and turns a policy off with 0', () => {
+  it('exempts admins and turns a policy off with 0', async () => {
     const clock = manualClock();
     const limits = createRateLimits({ rateLimit: 1, broadcastLimit: 0 }, clock.now);
     const admin = { name: 'admin', role: 'admin' as const };
-    for (let i = 0; i < 100; i++) expect(limits.admit(admin, 'broadcast')).toEqual([]);
+    for (let i = 0; i < 100; i++) expect(await limits.admit(admin, 'broadcast')).toEqual([]);
     const a = agent('a');
-    expect(limits.admit(a, 'broadcast').map((s) => s.policy)).toEqual(['sends']);
-    expect(() => limits.admit(a, 'broadcast')).toThrow(HubError);
+    expect((await limits.admit(a, 'broadcast')).map((s) => s.policy)).toEqual(['sends']);
+    await expect(limits.admit(a, 'broadcast')).rejects.toThrow(HubError);
     const off = createRateLimits({ rateLimit: 0, broadcastLimit: 0 }, clock.now);
-    for (let i = 0; i < 100; i++) expect(off.admit(a, 'broadcast')).toEqual([]);
+    for (let i = 0; i < 100; i++) expect(await off.admit(a, 'broadcast')).toEqual([]);
     expect(off.tracked()).toEqual({ sends: 0, broadcasts: 0 });
   });
 });

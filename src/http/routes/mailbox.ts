@@ -17,10 +17,10 @@ const mailboxQuery = (cap: number) =>
 export function mailboxRoutes(mailbox: Pick<DevMailbox, 'list' | 'cap'>): Router {
   const router = Router();
   const query = mailboxQuery(mailbox.cap);
-  router.get('/mailbox', (req, res) => {
+  router.get('/mailbox', async (req, res) => {
     requireAdmin(actorOf(res));
     const { limit, to } = parse(query, req.query, 'query');
-    res.json({ mails: mailbox.list(limit, to) });
+    res.json({ mails: await mailbox.list(limit, to) });
   });
   return router;
 }

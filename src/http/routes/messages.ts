@@ -10,30 +10,30 @@ export function messageRoutes(hub: Hub): Router {
   const router = Router();
   const { messages } = hub;
 
-  router.post('/messages', (req, res) => {
+  router.post('/messages', async (req, res) => {
     const body = parse(messageSendBody, req.body, 'body');
-    const sent = messages.send(actorOf(res), body);
+    const sent = await messages.send(actorOf(res), body);
     setRateLimitHeaders(res, sent.rateLimits);
     res.status(201).json({ messages: sent.messages });
   });
 
-  router.get('/messages/:id', (req, res) => {
-    res.json({ message: messages.get(actorOf(res), req.params.id) });
+  router.get('/messages/:id', async (req, res) => {
+    res.json({ message: await messages.get(actorOf(res), req.params.id) });
   });
 
-  router.post('/messages/:id/read', (req, res) => {
+  router.post('/messages/:id/read', async (req, res) => {
     parse(emptyBody, req.body, 'body');
-    res.json({ message: messages.markRead(actorOf(res), req.params.id) });
+    res.json({ message: await messages.markRead(actorOf(res), req.params.id) });
   });
 
-  router.get('/inbox', (req, res) => {
+  router.get('/inbox', async (req, res) => {
     const actor = actorOf(res);
     requireAgent(actor);
-    res.json(messages.inbox(actor, parse(inboxQuery, req.query, 'query')));
+    res.json(await messages.inbox(actor, parse(inboxQuery, req.query, 'query')));
   });
 
-  router.get('/threads/:threadId', (req, res) => {
-    res.json(messages.thread(actorOf(res), req.params.threadId, parse(threadQuery, req.query, 'query')));
+  router.get('/threads/:threadId', async (req, res) => {
+    res.json(await messages.thread(actorOf(res), req.params.threadId, parse(threadQuery, req.query, 'query')));
   });
 
   return router;

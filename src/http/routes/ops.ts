@@ -1,10 +1,9 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
-import { actorOf, authenticate, requireAdmin } from '../auth.js';
-import type { Hub } from '../../hub/index.js';
+import { actorOf, requireAdmin } from '../auth.js';
 
-/** Routes outside the API proper: health and metrics need no token; stats need an admin. */
-export function opsRoutes(hub: Hub, metrics: Registry, stats: () => object): Router {
+/** Routes outside the API proper, needing no token: health and metrics. */
+export function opsRoutes(metrics: Registry): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
@@ -15,10 +14,15 @@ export function opsRoutes(hub: Hub, metrics: Registry, stats: () => object): Rou
     res.type(metrics.contentType).send(await metrics.metrics());
   });
 
-  router.get('/api/stats', authenticate(hub), (_req, res) => {
-    requireAdmin(actorOf(res));
-    res.json(stats());
-  });
+  return router;
+}
 
+/** `GET /api/stats` (admin), mounted under `/api` after the token check. */
+export function statsRoutes(stats: () => Promise<object>): Router {
+  const router = Router();
+  router.get('/stats', async (_req, res) => {
+    requireAdmin(actorOf(res));
+    res.json(await stats());
+  });
   return router;
 }

@@ -17,30 +17,30 @@ export function taskRoutes(hub: Hub): Router {
   const router = Router();
   const { tasks } = hub;
 
-  router.post('/tasks', (req, res) => {
+  router.post('/tasks', async (req, res) => {
     const body = parse(taskCreateBody, req.body, 'body');
-    const { task, created } = tasks.create(actorOf(res), body);
+    const { task, created } = await tasks.create(actorOf(res), body);
     res.status(created ? 201 : 200).json({ task });
   });
 
-  router.get('/tasks', (req, res) => {
-    res.json(tasks.list(actorOf(res), parse(taskListQuery, req.query, 'query')));
+  router.get('/tasks', async (req, res) => {
+    res.json(await tasks.list(actorOf(res), parse(taskListQuery, req.query, 'query')));
   });
 
   // Registered before `/tasks/:id` so that "pending" is never taken for an id.
-  router.get('/tasks/pending', (req, res) => {
+  router.get('/tasks/pending', async (req, res) => {
     const actor = actorOf(res);
     requireAgent(actor);
     const { limit } = parse(pendingQuery, req.query, 'query');
-    res.json({ tasks: tasks.pending(actor, limit) });
+    res.json({ tasks: await tasks.pending(actor, limit) });
   });
 
-  router.get('/tasks/:id', (req, res) => {
-    res.json({ task: tasks.get(actorOf(res), req.params.id) });
+  router.get('/tasks/:id', async (req, res) => {
+    res.json({ task: await tasks.get(actorOf(res), req.params.id) });
   });
 
-  router.get('/tasks/:id/events', (req, res) => {
-    const events = tasks.events(actorOf(res), req.params.id).map((e) => ({
+  router.get('/tasks/:id/events', async (req, res) => {
+    const events = (await tasks.events(actorOf(res), req.params.id)).map((e) => ({
       id: e.id,
       type: e.type,
       at: new Date(e.at).toISOString(),
@@ -49,29 +49,29 @@ export function taskRoutes(hub: Hub): Router {
     res.json({ events });
   });
 
-  router.post('/tasks/:id/claim', (req, res) => {
+  router.post('/tasks/:id/claim', async (req, res) => {
     const body = parse(claimBody, req.body, 'body');
-    res.json({ task: tasks.claim(actorOf(res), req.params.id, body.leaseSeconds) });
+    res.json({ task: await tasks.claim(actorOf(res), req.params.id, body.leaseSeconds) });
   });
 
-  router.post('/tasks/:id/progress', (req, res) => {
+  router.post('/tasks/:id/progress', async (req, res) => {
     const body = parse(progressBody, req.body, 'body');
-    res.json({ task: tasks.progress(actorOf(res), req.params.id, body) });
+    res.json({ task: await tasks.progress(actorOf(res), req.params.id, body) });
   });
 
-  router.post('/tasks/:id/complete', (req, res) => {
+  router.post('/tasks/:id/complete', async (req, res) => {
     const body = parse(completeBody, req.body, 'body');
-    res.json({ task: tasks.complete(actorOf(res), req.params.id, body.result) });
+    res.json({ task: await tasks.complete(actorOf(res), req.params.id, body.result) });
   });
 
-  router.post('/tasks/:id/fail', (req, res) => {
+  router.post('/tasks/:id/fail', async (req, res) => {
     const body = parse(failBody, req.body, 'body');
-    res.json({ task: tasks.fail(actorOf(res), req.params.id, body.error, body.retry) });
+    res.json({ task: await tasks.fail(actorOf(res), req.params.id, body.error, body.retry) });
   });
 
-  router.post('/tasks/:id/cancel', (req, res) => {
+  router.post('/tasks/:id/cancel', async (req, res) => {
     parse(emptyBody, req.body, 'body');
-    res.json({ task: tasks.cancel(actorOf(res), req.params.id) });
+    res.json({ task: await tasks.cancel(actorOf(res), req.params.id) });
   });
 
   return router;

@@ -1,5 +1,5 @@
 import type { ParsedMail } from 'mailparser';
-import type { DevMail, DevMailboxStore, NewDevMail } from '../../store/dev-mailbox.js';
+import type { DevMail, DevMailboxTable, NewDevMail } from '../../store/store.js';
 
 /** Mails the dev mailbox keeps; older ones are dropped as new ones arrive. */
 export const DEV_MAILBOX_CAP = 1000;
@@ -52,15 +52,16 @@ export function presentDevMail(mail: DevMail) {
 }
 
 /** The dev mailbox: mail the embedded listener caught because no TASKHUB_SMTP_URL was set, capped at `cap`. */
-export function createDevMailbox(store: DevMailboxStore, cap = DEV_MAILBOX_CAP) {
+export function createDevMailbox(store: DevMailboxTable, cap = DEV_MAILBOX_CAP) {
   return {
     cap,
-    add(mails: readonly NewDevMail[]): void {
-      if (mails.length > 0) store.add(mails, cap);
+    /** Keeps the mails; resolves once they are committed (the SMTP `250` waits for that). */
+    async add(mails: readonly NewDevMail[]): Promise<void> {
+      if (mails.length > 0) await store.add(mails, cap);
     },
     /** The newest `limit` mails, oldest first, optionally only those to `to`. */
-    list(limit: number, to?: string) {
-      return store.list(limit, to).map(presentDevMail);
+    async list(limit: number, to?: string) {
+      return (await store.list(limit, to)).map(presentDevMail);
     },
   };
 }

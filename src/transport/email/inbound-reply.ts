@@ -29,7 +29,7 @@ export type MessageReplyHook = (
   agent: string,
   messageId: string,
   reply: { subject: string; body: string },
-) => unknown;
+) => Promise<unknown>;
 
 export type TaskActions = Pick<TaskService, 'claim' | 'progress' | 'complete' | 'fail'>;
 
@@ -60,7 +60,7 @@ function limitText(text: string, what: string): string {
   return text;
 }
 
-function actOnTask(tasks: TaskActions, actor: Actor, id: string, mail: ParsedMail): void {
+async function actOnTask(tasks: TaskActions, actor: Actor, id: string, mail: ParsedMail): Promise<void> {
   const subject = parseReplySubject(mail.subject ?? '');
   if (subject.id !== undefined && subject.id !== id) {
     throw new SmtpRefusal(550, `5.7.1 The subject names task ${subject.id} but the mail went to the reply address of task ${id}`);
@@ -68,22 +68,22 @@ function actOnTask(tasks: TaskActions, actor: Actor, id: string, mail: ParsedMai
   const body = stripReply(mail.text ?? '');
   switch (subject.command) {
     case 'ack':
-      tasks.claim(actor, id);
+      await tasks.claim(actor, id);
       return;
     case 'status': {
       const message = limitText(body, 'status message');
-      tasks.progress(actor, id, message === '' ? {} : { message });
+      await tasks.progress(actor, id, message === '' ? {} : { message });
       return;
     }
     case 'error':
-      tasks.fail(actor, id, limitText(body, 'error text') || EMPTY_ERROR_TEXT);
+      await tasks.fail(actor, id, limitText(body, 'error text') || EMPTY_ERROR_TEXT);
       return;
     case 'result':
     case 'reply':
       if (Buffer.byteLength(body) > MAX_EMAIL_RESULT_BYTES) {
         throw new SmtpRefusal(550, `5.3.4 The result is larger than ${MAX_EMAIL_RESULT_BYTES} bytes`);
       }
-      tasks.complete(actor, id, parseResult(body));
+      await tasks.complete(actor, id, parseResult(body));
   }
 }
 
@@ -107,7 +107,7 @@ export async function applyReply(
   const actor: Actor = { name: target.agent, role: 'agent' };
   try {
     if (target.replyKind === 'task') {
-      actOnTask(tasks, actor, target.id, mail);
+      await actOnTask(tasks, actor, target.id, mail);
       return;
     }
     if (!onMessageReply) throw new SmtpRefusal(550, '5.3.3 Replies to messages are not taken by this hub');

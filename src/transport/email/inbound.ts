@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { AgentStore } from '../../store/agents.js';
+import type { AgentTable } from '../../store/store.js';
 import type { DevMailbox } from './dev-mailbox.js';
 import { toDevMail } from './dev-mailbox.js';
 import { applyReply, SmtpRefusal, type MessageReplyHook, type ReplyTarget, type TaskActions } from './inbound-reply.js';
@@ -32,7 +32,7 @@ export interface InboundOptions {
 
 interface Deps {
   tasks: TaskActions;
-  agents: Pick<AgentStore, 'findByEmail'>;
+  agents: Pick<AgentTable, 'findByEmail'>;
   replyAddresses: ReplyAddresses;
   logger: Logger;
 }
@@ -64,13 +64,13 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
   const now = options.now ?? Date.now;
   const maxMailBytes = options.maxMailBytes ?? MAX_INBOUND_MAIL_BYTES;
 
-  const resolve = (address: string, sender: string): Recipient => {
+  const resolve = async (address: string, sender: string): Promise<Recipient> => {
     const parsed = replyAddresses.parse(address);
     if (!parsed) {
       if (options.devMailbox) return { kind: 'mailbox', address };
       throw new SmtpRefusal(550, `5.1.1 <${address}>: no such mailbox here; only replies to taskhub mail are taken`);
     }
-    for (const agent of sender ? deps.agents.findByEmail(sender) : []) {
+    for (const agent of sender ? await deps.agents.findByEmail(sender) : []) {
       for (const kind of ['task', 'message'] as ReplyKind[]) {
         if (replyAddresses.verify(kind, parsed.id, agent.name, parsed.signature)) {
           return { kind: 'reply', replyKind: kind, id: parsed.id, agent: agent.name };
@@ -89,11 +89,13 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     const mail: ParsedMail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
     const sender = senderOf(session);
     // Checked again: the agent's address may have changed since RCPT.
-    const recipients = session.envelope.rcptTo.map((rcpt) => resolve(rcpt.address, sender));
+    const recipients: Recipient[] = [];
+    for (const rcpt of session.envelope.rcptTo) recipients.push(await resolve(rcpt.address, sender));
     const reply = recipients.find((r): r is ReplyTarget => r.kind === 'reply');
     if (reply) await applyReply(deps.tasks, options.onMessageReply, reply, mail, sender);
     const receivedAt = now();
-    options.devMailbox?.add(
+    // The `250` follows the mails' own commit: nothing is acknowledged before it is durable.
+    await options.devMailbox?.add(
       recipients.flatMap((r) => (r.kind === 'mailbox' ? [toDevMail(mail, { from: sender, to: r.address }, receivedAt)] : [])),
     );
     return reply ? `Accepted: ${reply.replyKind} ${reply.id} updated` : 'Accepted';
@@ -117,16 +119,15 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     maxRecipients: MAX_INBOUND_RECIPIENTS,
     closeTimeout: CLOSE_TIMEOUT_MS,
     onRcptTo(address, session, callback) {
-      try {
-        const recipient = resolve(address.address, senderOf(session));
-        const replies = session.envelope.rcptTo.filter((r) => replyAddresses.parse(r.address)).length;
-        if (recipient.kind === 'reply' && replies > 0) {
-          throw new SmtpRefusal(550, '5.5.3 One reply address per mail: send each reply on its own');
-        }
-        callback();
-      } catch (error) {
-        callback(toSmtpError(error));
-      }
+      resolve(address.address, senderOf(session)).then(
+        (recipient) => {
+          const replies = session.envelope.rcptTo.filter((r) => replyAddresses.parse(r.address)).length;
+          if (recipient.kind === 'reply' && replies > 0) {
+            callback(new SmtpRefusal(550, '5.5.3 One reply address per mail: send each reply on its own'));
+          } else callback();
+        },
+        (error: unknown) => callback(toSmtpError(error)),
+      );
     },
     onData(stream, session, callback) {
       handleData(stream, session).then(

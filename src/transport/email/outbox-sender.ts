@@ -3,7 +3,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type { Logger } from 'pino';
 import type { EventBus } from '../../hub/event-bus.js';
-import type { OutboxItem, OutboxStore } from '../../store/outbox.js';
+import type { OutboxItem, OutboxTable } from '../../store/store.js';
 import type { Composer } from './compose.js';
 
 export interface OutboxSenderOptions {
@@ -22,7 +22,7 @@ export interface OutboxSenderOptions {
 }
 
 interface Deps {
-  outbox: OutboxStore;
+  outbox: OutboxTable;
   bus: Pick<EventBus, 'subscribe'>;
   transport: Pick<Transporter, 'sendMail' | 'close'>;
   composer: Composer;
@@ -105,16 +105,16 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
 
   const mayContinue = () => !stopped && now() < flushUntil && now() >= pausedUntil;
 
-  const settleFailure = (item: OutboxItem, error: unknown) => {
+  const settleFailure = async (item: OutboxItem, error: unknown) => {
     const reason = reasonOf(error);
     const at = now();
     if (at - item.createdAt >= maxAgeMs) {
-      outbox.markFailed(item.id, reason);
+      await outbox.markFailed(item.id, reason);
       logger.warn({ outboxId: item.id, to: item.email, attempts: item.attempts, err: reason }, 'mail failed for good');
       return;
     }
     const retryAt = Math.min(at + retryDelayMs(item.attempts, retryBaseMs, retryMaxMs), item.createdAt + maxAgeMs);
-    outbox.retryAt(item.id, retryAt, reason);
+    await outbox.retryAt(item.id, retryAt, reason);
     if (isServerWide(error)) pausedUntil = retryAt;
     logger.info({ outboxId: item.id, attempts: item.attempts, retryInMs: retryAt - at, err: reason }, 'mail send failed');
   };
@@ -125,7 +125,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
       mail = composer.compose({ agent: item.agent, email: item.email, event: item.event });
     } catch (error) {
       // An event the composer cannot read will not read better later; it must not pause the outbox either.
-      outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
+      await outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
       logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
       return;
     }
@@ -137,14 +137,14 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     }
     // Past the flush deadline the store may be closed: the claim then expires and the mail is sent on next start.
     if (stopped) return;
-    if (error === undefined) outbox.markSent(item.id, now());
-    else settleFailure(item, error);
+    if (error === undefined) await outbox.markSent(item.id, now());
+    else await settleFailure(item, error);
   };
 
-  const scheduleNext = () => {
+  const scheduleNext = async () => {
     if (stopped || stopping) return;
-    const due = outbox.nextDueAt();
-    if (due === undefined) return;
+    const due = await outbox.nextDueAt();
+    if (due === undefined || stopped || stopping) return;
     // A floor of a few ms keeps a clock step or another process's claim from turning this into a busy loop.
     const delay = Math.max(5, Math.max(due, pausedUntil) - now());
     clearTimeout(timer);
@@ -161,9 +161,9 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
       wakeAgain = false;
       while (mayContinue()) {
         // A read first: most events queue no mail, and the claim is a write.
-        const due = outbox.nextDueAt();
-        if (due === undefined || due > now()) break;
-        const item = outbox.claimDue(now(), now() + claimMs);
+        const due = await outbox.nextDueAt();
+        if (due === undefined || due > now() || !mayContinue()) break;
+        const item = await outbox.claimDue(now(), now() + claimMs);
         if (!item) break;
         await sendOne(item);
       }
@@ -177,7 +177,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
       .catch((error: unknown) => logger.error({ err: error }, 'outbox sender failed; retrying at the next wake'))
       .finally(() => {
         running = undefined;
-        scheduleNext();
+        scheduleNext().catch((error: unknown) => logger.error({ err: error }, 'outbox sender could not schedule'));
       });
   };
 

@@ -3,7 +3,7 @@ import { HubError } from '../../domain/errors.js';
 import type { HubEvent } from '../../domain/types.js';
 import type { AgentSignal, EventBus } from '../../hub/event-bus.js';
 import type { Presence } from '../../hub/presence.js';
-import type { EventStore } from '../../store/events.js';
+import type { Hub } from '../../hub/index.js';
 import { eventFrame, PING_FRAME, readyFrame, resetFrame } from './frames.js';
 import { StreamSession, type CloseReason, type StreamSink, type Subscriber } from './session.js';
 
@@ -23,14 +23,12 @@ export interface StreamRegistryOptions {
 interface Deps {
   bus: EventBus;
   presence: Presence;
-  events: Pick<EventStore, 'listForAgent' | 'listAll' | 'lastId' | 'prunedThrough'>;
-  logger: Logger;
   /**
-   * Resolves once changes waiting for a group commit are committed. The stream reads the newest event id and
-   * replay pages only then: an event not committed yet must come through the bus, not be taken as already known.
-   * Default: resolved (every change commits at once).
+   * Committed events (`hub.events`). A read never sees an event whose change has not committed, so an event is
+   * either read here or still to come through the bus, never taken as known before it is.
    */
-  settled?: () => Promise<void>;
+  events: Hub['events'];
+  logger: Logger;
 }
 
 /**
@@ -39,7 +37,6 @@ interface Deps {
  */
 export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions) {
   const { bus, presence, events, logger } = deps;
-  const settled = deps.settled ?? (() => Promise.resolve());
   const limits = { maxBufferedBytes: options.maxBufferedBytes, maxQueuedEvents: options.maxQueuedEvents ?? 10_000 };
   const pageSize = options.replayPageSize ?? 500;
   const bySubscriber = new Map<string, Set<StreamSession>>();
@@ -80,8 +77,9 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
   const replayPages = async (session: StreamSession) => {
     const { name, admin } = session.subscriber;
     for (;;) {
-      await settled();
-      const page = admin ? events.listAll(session.cursor, pageSize) : events.listForAgent(name, session.cursor, pageSize);
+      const page = await (admin
+        ? events.listAll(session.cursor, pageSize)
+        : events.listForAgent(name, session.cursor, pageSize));
       await session.replay(page);
       if (page.length < pageSize || session.closed) return;
       // Let other requests run between pages.
@@ -121,13 +119,18 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
       if (subscriber.admin) admins.add(session);
       else presence.opened(subscriber.name);
 
-      await settled();
-      const newest = events.lastId();
-      const resumable = lastEventId !== undefined && lastEventId >= events.prunedThrough() && lastEventId <= newest;
-      session.cursor = resumable ? lastEventId : newest;
-      session.write(readyFrame(subscriber.name, session.cursor));
-      if (resumable) await replayPages(session);
-      else if (lastEventId !== undefined) session.write(resetFrame(newest));
+      try {
+        const [newest, prunedThrough] = await Promise.all([events.lastId(), events.prunedThrough()]);
+        const resumable = lastEventId !== undefined && lastEventId >= prunedThrough && lastEventId <= newest;
+        session.cursor = resumable ? lastEventId : newest;
+        session.write(readyFrame(subscriber.name, session.cursor));
+        if (resumable) await replayPages(session);
+        else if (lastEventId !== undefined) session.write(resetFrame(newest));
+      } catch (error) {
+        // The store failed (or closed) under the replay: end the stream; the client reconnects and resumes.
+        session.close('shutdown');
+        throw error;
+      }
       session.goLive();
       return session;
     },

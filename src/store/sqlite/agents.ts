@@ -1,14 +1,8 @@
+import { OPEN_STATUSES } from '../../domain/task-status.js';
+import type { AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
 import type { Db } from './db.js';
-
-export interface AgentRow {
-  name: string;
-  capabilities: string[];
-  email: string | null;
-  description: string | null;
-  createdAt: number;
-  lastSeen: number | null;
-  lastAssignedAt: number | null;
-}
+import { sqlList } from './sql.js';
+import type { SyncTable } from './sync.js';
 
 interface RawAgent {
   name: string;
@@ -18,13 +12,6 @@ interface RawAgent {
   created_at: number;
   last_seen: number | null;
   last_assigned_at: number | null;
-}
-
-/** An agent that offers a capability, with what routing needs to choose among them. */
-export interface RoutingCandidate {
-  name: string;
-  openTasks: number;
-  lastAssignedAt: number | null;
 }
 
 function fromRaw(raw: RawAgent): AgentRow {
@@ -39,9 +26,8 @@ function fromRaw(raw: RawAgent): AgentRow {
   };
 }
 
-export type AgentStore = ReturnType<typeof createAgentStore>;
-
-export function createAgentStore(db: Db) {
+/** The agents table (with their capabilities and token versions). */
+export function createAgentTable(db: Db): SyncTable<AgentTable> {
   const q = {
     get: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE name = ?'),
     list: db.prepare<[], RawAgent>('SELECT * FROM agents ORDER BY name'),
@@ -69,9 +55,9 @@ export function createAgentStore(db: Db) {
     emailOf: db.prepare<[string], string | null>('SELECT email FROM agents WHERE name = ?'),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
     markAssigned: db.prepare('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
-    candidates: db.prepare<[string], RoutingCandidate>(
+    candidates: db.prepare<[string], { name: string; openTasks: number; lastAssignedAt: number | null }>(
       `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt,
-         (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN ('assigned', 'claimed', 'in_progress'))
+         (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN (${sqlList(OPEN_STATUSES)}))
            AS openTasks
        FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = ?`,
     ),
@@ -85,7 +71,7 @@ export function createAgentStore(db: Db) {
     for (const capability of capabilities) q.addCapability.run(capability, name);
   };
 
-  return {
+  const ops = {
     get(name: string): AgentRow | undefined {
       const raw = q.get.get(name);
       return raw && fromRaw(raw);
@@ -104,38 +90,33 @@ export function createAgentStore(db: Db) {
       return q.count.get() as number;
     },
 
-    /** Creates the agent and starts a new token version; `undefined` when the name is taken. */
-    insert: db.transaction(
-      (agent: Omit<AgentRow, 'lastSeen' | 'lastAssignedAt'>): { row: AgentRow; tokenVersion: number } | undefined => {
-        const inserted = q.insert.run({ ...agent, capabilities: JSON.stringify(agent.capabilities) });
-        if (inserted.changes === 0) return undefined;
-        setCapabilities(agent.name, agent.capabilities);
-        const tokenVersion = q.bumpTokenVersion.get(agent.name) as number;
-        return { row: { ...agent, lastSeen: null, lastAssignedAt: null }, tokenVersion };
-      },
-    ),
+    // Several statements each: the store runs every operation inside a transaction, so they commit together.
+    insert(agent: NewAgent): { row: AgentRow; tokenVersion: number } | undefined {
+      const inserted = q.insert.run({ ...agent, capabilities: JSON.stringify(agent.capabilities) });
+      if (inserted.changes === 0) return undefined;
+      setCapabilities(agent.name, agent.capabilities);
+      const tokenVersion = q.bumpTokenVersion.get(agent.name) as number;
+      return { row: { ...agent, lastSeen: null, lastAssignedAt: null }, tokenVersion };
+    },
 
-    update: db.transaction(
-      (name: string, patch: Partial<Pick<AgentRow, 'capabilities' | 'email' | 'description'>>): AgentRow | undefined => {
-        const current = q.get.get(name);
-        if (!current) return undefined;
-        const next = { ...fromRaw(current), ...patch };
-        q.update.run({ ...next, capabilities: JSON.stringify(next.capabilities) });
-        if (patch.capabilities) setCapabilities(name, patch.capabilities);
-        return next;
-      },
-    ),
+    update(name: string, patch: AgentPatch): AgentRow | undefined {
+      const current = q.get.get(name);
+      if (!current) return undefined;
+      const next = { ...fromRaw(current), ...patch };
+      q.update.run({ ...next, capabilities: JSON.stringify(next.capabilities) });
+      if (patch.capabilities) setCapabilities(name, patch.capabilities);
+      return next;
+    },
 
     /** Deletes the agent row; callers wrap it with what must happen to its tasks in one transaction. */
     remove(name: string): boolean {
       return q.remove.run(name).changes > 0;
     },
 
-    /** Revokes every older token: returns the new version, or `undefined` for an unknown agent. */
-    rotateToken: db.transaction((name: string): number | undefined => {
+    rotateToken(name: string): number | undefined {
       if (!q.get.get(name)) return undefined;
       return q.bumpTokenVersion.get(name) as number;
-    }),
+    },
 
     /** The token version in force for an existing agent; `undefined` when there is no such agent. */
     tokenVersion(name: string): number | undefined {
@@ -159,4 +140,5 @@ export function createAgentStore(db: Db) {
       return q.candidates.all(capability);
     },
   };
+  return { ops, writes: ['insert', 'update', 'remove', 'rotateToken', 'touch', 'markAssigned'] };
 }

@@ -1,25 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { HubEvent } from '../domain/types.js';
+import type { OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
 import type { Db } from './db.js';
-
-export type OutboxStatus = 'queued' | 'sent' | 'failed';
-
-/** A claimed outbox row with the event it carries. */
-export interface OutboxItem {
-  id: number;
-  agent: string;
-  email: string;
-  /** Sends started, this one included. */
-  attempts: number;
-  createdAt: number;
-  event: HubEvent;
-}
-
-export interface OutboxCounts {
-  queued: number;
-  sent: number;
-  failed: number;
-}
+import type { SyncTable } from './sync.js';
 
 interface RawClaimed {
   id: number;
@@ -34,14 +16,11 @@ interface RawClaimed {
   data: string;
 }
 
-export type OutboxStore = ReturnType<typeof createOutboxStore>;
-
 /**
- * The durable outbox, shaped like a queue: `enqueue` inside the event's transaction, `claimDue` takes the next due
- * row in one guarded UPDATE (pushing it out of sight for the claim's duration), and the sender settles it with
- * `markSent`, `retryAt` or `markFailed`. Each operation is one statement, so each is atomic on its own.
+ * The durable outbox. `claimDue` is one guarded UPDATE of the row due soonest (pushing it out of sight for the
+ * claim's duration): with one writer at a time on the file, two claims can never take the same row.
  */
-export function createOutboxStore(db: Db) {
+export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
   const q = {
     enqueue: db.prepare(
       `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)
@@ -72,7 +51,7 @@ export function createOutboxStore(db: Db) {
   q.nextDue.pluck();
   q.instanceId.pluck();
 
-  return {
+  const ops = {
     /** Queues mail of `eventId` to `agent` at `email`; a second call for the same pair does nothing. */
     enqueue(eventId: number, agent: string, email: string, at: number): void {
       q.enqueue.run(eventId, agent, email, at, at);
@@ -131,4 +110,5 @@ export function createOutboxStore(db: Db) {
       return q.instanceId.get() as string;
     },
   };
+  return { ops, writes: ['enqueue', 'claimDue', 'markSent', 'retryAt', 'markFailed', 'instanceId'] };
 }

@@ -1,28 +1,6 @@
+import type { InboxQuery, MessageRecord, MessageTable, NewMessage } from '../store.js';
 import type { Db } from './db.js';
-
-/** A message as stored: one per recipient, times in ms since the epoch. */
-export interface MessageRecord {
-  seq: number;
-  id: string;
-  threadId: string;
-  from: string;
-  to: string;
-  subject: string;
-  body: string;
-  inReplyTo: string | null;
-  createdAt: number;
-  readAt: number | null;
-}
-
-export type NewMessage = Omit<MessageRecord, 'seq' | 'readAt'>;
-
-export interface InboxQuery {
-  recipient: string;
-  unreadOnly: boolean;
-  /** Only messages after this `seq` (the cursor). */
-  afterSeq?: number;
-  limit: number;
-}
+import type { SyncTable } from './sync.js';
 
 interface RawMessage {
   seq: number;
@@ -50,9 +28,8 @@ const fromRaw = (raw: RawMessage): MessageRecord => ({
   readAt: raw.read_at,
 });
 
-export type MessageStore = ReturnType<typeof createMessageStore>;
-
-export function createMessageStore(db: Db) {
+/** Messages, one row per recipient. */
+export function createMessageTable(db: Db): SyncTable<MessageTable> {
   const q = {
     insert: db.prepare<unknown[], RawMessage>(
       `INSERT INTO messages (id, thread_id, sender, recipient, subject, body, in_reply_to, created_at)
@@ -87,7 +64,7 @@ export function createMessageStore(db: Db) {
   };
   for (const stmt of [q.isParticipant, q.participants, q.audience]) stmt.pluck();
 
-  return {
+  const ops = {
     /** Inserts the copies of one send; callers run it inside the transaction that emits their events. */
     insert(message: NewMessage): MessageRecord {
       return fromRaw(q.insert.get(message) as RawMessage);
@@ -136,4 +113,5 @@ export function createMessageStore(db: Db) {
       return q.participants.all(threadId, threadId) as string[];
     },
   };
+  return { ops, writes: ['insert', 'markRead'] };
 }

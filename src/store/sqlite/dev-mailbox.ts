@@ -1,20 +1,6 @@
+import type { DevMail, DevMailboxTable, NewDevMail } from '../store.js';
 import type { Db } from './db.js';
-
-export interface DevMail {
-  id: number;
-  from: string;
-  to: string;
-  subject: string;
-  /** Header names in lower case, values decoded; a header that occurs more than once has its values joined by ", ". */
-  headers: Record<string, string>;
-  text: string;
-  /** The mail's `event.json` part, parsed; `null` when it has none (or it is not JSON). */
-  json: unknown;
-  /** Epoch ms. */
-  receivedAt: number;
-}
-
-export type NewDevMail = Omit<DevMail, 'id'>;
+import type { SyncTable } from './sync.js';
 
 interface RawMail {
   id: number;
@@ -38,10 +24,8 @@ const fromRaw = (raw: RawMail): DevMail => ({
   receivedAt: raw.received_at,
 });
 
-export type DevMailboxStore = ReturnType<typeof createDevMailboxStore>;
-
 /** The dev mailbox table: mail the embedded SMTP listener kept, newest rows beyond a cap dropped on insert. */
-export function createDevMailboxStore(db: Db) {
+export function createDevMailboxTable(db: Db): SyncTable<DevMailboxTable> {
   const q = {
     insert: db.prepare(
       `INSERT INTO dev_mailbox (sender, recipient, subject, headers, text, json, received_at)
@@ -54,11 +38,8 @@ export function createDevMailboxStore(db: Db) {
     ),
   };
 
-  return {
-    /**
-     * Stores the mails and drops the oldest beyond `cap` rows. Callers run it in a transaction of their own
-     * (the store's `transaction`), which decides when it commits.
-     */
+  const ops = {
+    /** Stores the mails and drops the oldest beyond `cap` rows. */
     add(mails: readonly NewDevMail[], cap: number): void {
       for (const mail of mails) {
         q.insert.run({
@@ -76,4 +57,5 @@ export function createDevMailboxStore(db: Db) {
       return rows.reverse().map(fromRaw);
     },
   };
+  return { ops, writes: ['add'] };
 }

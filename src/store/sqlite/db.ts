@@ -17,9 +17,12 @@ export function openDatabase(file: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  // Another hub process on the same file (a second instance, a CLI) waits instead of failing at once.
+  // Another process on the same file (a second instance, a CLI) may hold the write lock: migrations wait for it
+  // here, at startup. Afterwards the group commit waits for the lock on timers (WRITE_LOCK_WAIT_MS), so that a
+  // lock held elsewhere never blocks this event loop.
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  db.pragma('busy_timeout = 0');
   return db;
 }
 

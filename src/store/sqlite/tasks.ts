@@ -1,52 +1,9 @@
-import type { TaskStatus } from '../domain/task-status.js';
-import type { TaskKind } from '../domain/types.js';
+import { LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
+import type { TaskKind } from '../../domain/types.js';
+import type { NewTask, TaskPatch, TaskQuery, TaskRecord, TaskTable } from '../store.js';
 import type { Db } from './db.js';
-
-/** A task as stored: times in ms since the epoch, JSON values parsed, priority as its rank (0 low … 3 urgent). */
-export interface TaskRecord {
-  seq: number;
-  id: string;
-  kind: TaskKind;
-  task: string;
-  payload: unknown;
-  capability: string | null;
-  priority: number;
-  status: TaskStatus;
-  assigner: string;
-  target: string;
-  deadline: number | null;
-  result: unknown;
-  error: string | null;
-  attempts: number;
-  leaseExpiresAt: number | null;
-  /** The lease length chosen at claim, renewed by each progress report. */
-  leaseSeconds: number | null;
-  idempotencyKey: string | null;
-  createdAt: number;
-  updatedAt: number;
-  claimedAt: number | null;
-  completedAt: number | null;
-}
-
-export type NewTask = Pick<
-  TaskRecord,
-  'id' | 'kind' | 'task' | 'payload' | 'capability' | 'priority' | 'assigner' | 'target' | 'deadline' | 'idempotencyKey'
-> & { createdAt: number };
-
-/** Columns a transition may set besides `status` and `updated_at`. */
-export type TaskPatch = Partial<
-  Pick<TaskRecord, 'result' | 'error' | 'attempts' | 'leaseExpiresAt' | 'leaseSeconds' | 'claimedAt' | 'completedAt'>
->;
-
-export interface TaskQuery {
-  /** Only tasks where this agent is the assigner/target (both when `role` is undefined); all when undefined. */
-  agent?: string;
-  role?: 'assigner' | 'target';
-  status?: TaskStatus;
-  /** Only tasks older than this `seq` (the cursor). */
-  beforeSeq?: number;
-  limit: number;
-}
+import { sqlList } from './sql.js';
+import type { SyncTable } from './sync.js';
 
 const COLUMNS: Record<keyof TaskPatch, string> = {
   result: 'result',
@@ -111,11 +68,18 @@ function fromRaw(raw: RawTask): TaskRecord {
   };
 }
 
-const inList = (statuses: readonly string[]) => statuses.map((s) => `'${s}'`).join(', ');
+const OPEN = sqlList(OPEN_STATUSES);
+const LEASED = sqlList(LEASED_STATUSES);
+const TERMINAL = sqlList(TERMINAL_STATUSES);
 
-export type TaskStore = ReturnType<typeof createTaskStore>;
+/**
+ * The partial index behind `nextDeadline` and `deadlinesDue`: its `WHERE` must be the very text of theirs for
+ * SQLite to use it, so both come from here (and a test checks the migration's index against it).
+ */
+export const DEADLINE_INDEX_WHERE = `deadline IS NOT NULL AND status IN (${OPEN})`;
 
-export function createTaskStore(db: Db) {
+/** The tasks table. */
+export function createTaskTable(db: Db): SyncTable<TaskTable> {
   const q = {
     insert: db.prepare<unknown[], RawTask>(
       `INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
@@ -132,7 +96,7 @@ export function createTaskStore(db: Db) {
       `SELECT * FROM tasks WHERE target = ? AND status = 'assigned' ORDER BY priority DESC, seq ASC LIMIT ?`,
     ),
     openByTarget: db.prepare<[string], RawTask>(
-      `SELECT * FROM tasks WHERE target = ? AND status IN ('assigned', 'claimed', 'in_progress') ORDER BY seq`,
+      `SELECT * FROM tasks WHERE target = ? AND status IN (${OPEN}) ORDER BY seq`,
     ),
     countByStatus: db.prepare<[], { status: TaskStatus; n: number }>(
       'SELECT status, count(*) AS n FROM tasks GROUP BY status',
@@ -140,26 +104,26 @@ export function createTaskStore(db: Db) {
     // The due-time queries walk their partial index in time order and stop at the first open row. Left alone the
     // planner prefers tasks_by_status, which reads and sorts every open task: `+status` and INDEXED BY prevent it.
     nextLease: db.prepare<[], number>(
-      `SELECT lease_expires_at FROM tasks WHERE lease_expires_at IS NOT NULL AND +status IN ('claimed', 'in_progress')
+      `SELECT lease_expires_at FROM tasks WHERE lease_expires_at IS NOT NULL AND +status IN (${LEASED})
        ORDER BY lease_expires_at LIMIT 1`,
     ),
     nextDeadline: db.prepare<[], number>(
       `SELECT deadline FROM tasks INDEXED BY tasks_by_deadline
-       WHERE deadline IS NOT NULL AND status IN ('assigned', 'claimed', 'in_progress') ORDER BY deadline LIMIT 1`,
+       WHERE ${DEADLINE_INDEX_WHERE} ORDER BY deadline LIMIT 1`,
     ),
     leasesDue: db.prepare<[number, number], RawTask>(
       `SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
-         AND +status IN ('claimed', 'in_progress')
+         AND +status IN (${LEASED})
        ORDER BY lease_expires_at LIMIT ?`,
     ),
     deadlinesDue: db.prepare<[number, number], RawTask>(
       `SELECT * FROM tasks INDEXED BY tasks_by_deadline
-       WHERE deadline IS NOT NULL AND deadline <= ? AND status IN ('assigned', 'claimed', 'in_progress')
+       WHERE ${DEADLINE_INDEX_WHERE} AND deadline <= ?
        ORDER BY deadline LIMIT ?`,
     ),
     terminalAmong: db.prepare<[string], RawTask>(
       `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))
-         AND +status IN ('completed', 'failed', 'cancelled', 'expired')`,
+         AND +status IN (${TERMINAL})`,
     ),
   };
   q.nextLease.pluck();
@@ -172,7 +136,7 @@ export function createTaskStore(db: Db) {
     return stmt;
   };
 
-  return {
+  const ops = {
     insert(task: NewTask): TaskRecord {
       const raw = q.insert.get({
         ...task,
@@ -195,11 +159,11 @@ export function createTaskStore(db: Db) {
      * The guarded state change: moves the task to `to` only if its status is one of `from`, setting `patch`.
      * Returns the updated task, or `undefined` when no row matched (unknown id or a forbidden status).
      */
-    transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TaskPatch, now: number) {
+    transition(id: string, from: readonly TaskStatus[], to: TaskStatus, patch: TaskPatch, now: number): TaskRecord | undefined {
       const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined);
       const sets = keys.map((k) => `${COLUMNS[k]} = @${k}`);
       const sql = `UPDATE tasks SET status = @to, updated_at = @now${sets.map((s) => `, ${s}`).join('')}
-        WHERE id = @id AND status IN (${inList(from)}) RETURNING *`;
+        WHERE id = @id AND status IN (${sqlList(from)}) RETURNING *`;
       const params: Record<string, unknown> = { id, to, now };
       for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
       const raw = prepareShaped(sql).get(params) as RawTask | undefined;
@@ -265,4 +229,5 @@ export function createTaskStore(db: Db) {
       return Object.fromEntries(q.countByStatus.all().map((r) => [r.status, r.n]));
     },
   };
+  return { ops, writes: ['insert', 'transition'] };
 }

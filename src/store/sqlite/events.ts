@@ -1,18 +1,7 @@
-import type { HubEvent, Task } from '../domain/types.js';
+import type { HubEvent } from '../../domain/types.js';
+import type { EventTable, NewEvent } from '../store.js';
 import type { Db } from './db.js';
-
-export interface NewEvent {
-  type: string;
-  at: number;
-  taskId: string | null;
-  /** The task's `seq`, by which its history is read back; absent for events about no task. */
-  taskSeq?: number | null;
-  recipients: readonly string[];
-  /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
-  data: string;
-  /** Passed on to the bus with the event, not stored (it is inside `data`). */
-  task?: Task;
-}
+import type { SyncTable } from './sync.js';
 
 interface RawEvent {
   id: number;
@@ -31,9 +20,8 @@ const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
   data: raw.data,
 });
 
-export type EventStore = ReturnType<typeof createEventStore>;
-
-export function createEventStore(db: Db) {
+/** The event log and who each event is for. */
+export function createEventTable(db: Db): SyncTable<EventTable> {
   const q = {
     insert: db.prepare<[string, number, string | null, number | null, string], number>(
       'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?) RETURNING id',
@@ -57,7 +45,7 @@ export function createEventStore(db: Db) {
   };
   for (const stmt of [q.insert, q.lastId, q.lastIdBefore, q.prunedThrough]) stmt.pluck();
 
-  return {
+  const ops = {
     /** Appends one event; callers run it inside the transaction of the change it reports. */
     append(event: NewEvent): HubEvent {
       const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, event.data) as number;
@@ -94,12 +82,13 @@ export function createEventStore(db: Db) {
      * Forgets who the events before `cutoff` (ms) were for, ending their replay; the events stay as the tasks'
      * audit trail. Returns the id through which replay is gone.
      */
-    pruneBefore: db.transaction((cutoff: number): number => {
+    pruneBefore(cutoff: number): number {
       const through = q.lastIdBefore.get(cutoff) as number | null;
       if (through === null) return Number(q.prunedThrough.get() ?? 0);
       q.prune.run(through);
       q.setPrunedThrough.run(String(through));
       return through;
-    }),
+    },
   };
+  return { ops, writes: ['append', 'pruneBefore'] };
 }

@@ -1,0 +1,201 @@
+import { clearImmediate, setImmediate, setTimeout } from 'node:timers';
+import type { Db } from './db.js';
+
+/** Told about a COMMIT that failed (its whole batch was rolled back). */
+export type CommitErrorListener = (error: unknown) => void;
+
+/** Thrown to every member of a batch whose COMMIT failed. */
+export class CommitFailedError extends Error {
+  constructor(cause: unknown) {
+    super('The change could not be saved (the commit failed); nothing was changed.', { cause });
+    this.name = 'CommitFailedError';
+  }
+}
+
+/**
+ * How long a transaction waits for the write lock another connection (another process on the file) holds, ms,
+ * before it rejects with SQLITE_BUSY. It waits on timers, never blocking the event loop as a busy_timeout would.
+ */
+export const WRITE_LOCK_WAIT_MS = 5000;
+/** Longest pause between two tries at the write lock, ms. */
+const WRITE_LOCK_RETRY_MAX_MS = 50;
+
+const isBusy = (error: unknown) => String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
+
+interface Job {
+  run: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit on one better-sqlite3 connection. Transactions run one after another (a queue: the next one's
+ * `fn` starts only after the previous one settled); the first opens a batch (`BEGIN IMMEDIATE`) and every
+ * transaction is a savepoint inside it, so one that throws rolls back alone. One `COMMIT` at the end of the
+ * event-loop turn (`setImmediate`) makes the whole batch durable and resolves its transactions, in the order
+ * they ran; if it fails, all of them reject and nothing of the batch is kept. A commit writes each touched page
+ * once instead of once per change: that is the point.
+ *
+ * Reads on their own (`read`) see committed data only: while a batch is open they wait, and run right after its
+ * COMMIT, before any later transaction.
+ *
+ * A transaction's `fn` must await only its own operations (microtasks, since SQLite calls are synchronous): the
+ * COMMIT waits for a running `fn` to settle, so a `fn` awaiting outside I/O holds every change back.
+ */
+export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = () => {}) {
+  const stmt = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    savepoint: db.prepare('SAVEPOINT change'),
+    release: db.prepare('RELEASE change'),
+    rollbackTo: db.prepare('ROLLBACK TO change'),
+  };
+  const queue: Job[] = [];
+  let members: { resolve: (value: unknown) => void; reject: (error: unknown) => void; value: unknown }[] = [];
+  let reads: (() => void)[] = [];
+  let open = false;
+  let running = false;
+  let commitWanted = false;
+  let immediate: NodeJS.Immediate | undefined;
+  let idle: (() => void) | undefined;
+
+  /** Tells every member of the batch, then runs the reads that waited for it. */
+  const settleBatch = (error: unknown) => {
+    const batch = members;
+    members = [];
+    for (const m of batch) {
+      if (error === undefined) m.resolve(m.value);
+      else m.reject(new CommitFailedError(error));
+    }
+    const waiting = reads;
+    reads = [];
+    for (const read of waiting) read();
+  };
+
+  const commit = () => {
+    immediate = undefined;
+    if (!open) return;
+    if (running) {
+      commitWanted = true;
+      return;
+    }
+    open = false;
+    let failure: unknown;
+    try {
+      stmt.commit.run();
+    } catch (error) {
+      failure = error;
+      if (db.inTransaction) db.exec('ROLLBACK');
+      onCommitError(error);
+    }
+    settleBatch(failure);
+  };
+
+  /** Opens the batch if the write lock is free; false when another connection holds it. */
+  const tryBegin = (): boolean => {
+    try {
+      stmt.begin.run();
+    } catch (error) {
+      if (isBusy(error)) return false;
+      throw error;
+    }
+    // Set in the same synchronous step as BEGIN: from here on, reads wait for the COMMIT.
+    open = true;
+    immediate = setImmediate(commit);
+    return true;
+  };
+
+  /** Waits (on timers) for another connection to let the write lock go, then opens the batch. */
+  const waitForLock = async () => {
+    const started = Date.now();
+    for (let pause = 1; ; pause = Math.min(pause * 2, WRITE_LOCK_RETRY_MAX_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      if (tryBegin()) return;
+      if (Date.now() - started >= WRITE_LOCK_WAIT_MS) {
+        throw Object.assign(new Error(`database is locked (waited ${WRITE_LOCK_WAIT_MS} ms)`), { code: 'SQLITE_BUSY' });
+      }
+    }
+  };
+
+  /** Runs one transaction's `fn` inside a savepoint of the open batch (opening it first). */
+  const runJob = async (job: Job) => {
+    if (!open && !tryBegin()) await waitForLock();
+    stmt.savepoint.run();
+    let value: unknown;
+    try {
+      value = await job.run();
+    } catch (error) {
+      if (db.inTransaction) {
+        stmt.rollbackTo.run();
+        stmt.release.run();
+      } else if (open) {
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the savepoint.
+        open = false;
+        settleBatch(error);
+      }
+      job.reject(error);
+      return;
+    }
+    stmt.release.run();
+    members.push({ resolve: job.resolve, reject: job.reject, value });
+  };
+
+  const next = () => {
+    const job = queue.shift();
+    if (!job) {
+      running = false;
+      if (commitWanted) {
+        commitWanted = false;
+        commit();
+      }
+      idle?.();
+      return;
+    }
+    running = true;
+    runJob(job).then(next, (error: unknown) => {
+      // BEGIN failed (the file stayed locked by another process past busy_timeout), or a savepoint statement did.
+      job.reject(error);
+      next();
+    });
+  };
+
+  return {
+    /** Runs `run` as one change of the current batch; resolves with its value once the batch has committed. */
+    transaction<T>(run: () => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+        if (!running) next();
+      });
+    },
+
+    /** Runs `read` on committed data: at once when no batch is open, else right after its COMMIT. */
+    read<T>(read: () => T): Promise<T> {
+      if (!open) {
+        try {
+          return Promise.resolve(read());
+        } catch (error) {
+          return Promise.reject(error as Error);
+        }
+      }
+      return new Promise<T>((resolve, reject) => {
+        reads.push(() => {
+          try {
+            resolve(read());
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+    },
+
+    /** Lets queued transactions finish, then commits now. */
+    async flush(): Promise<void> {
+      if (running) await new Promise<void>((resolve) => (idle = resolve));
+      idle = undefined;
+      clearImmediate(immediate);
+      commit();
+    },
+  };
+}
+
+export type GroupCommit = ReturnType<typeof createGroupCommit>;

@@ -1,0 +1,102 @@
+import type { Store, StoreTables, StoreTx } from '../store.js';
+import { createAgentTable } from './agents.js';
+import { openDatabase, type Db } from './db.js';
+import { createDevMailboxTable } from './dev-mailbox.js';
+import { createEventTable } from './events.js';
+import { createGroupCommit, type CommitErrorListener } from './group-commit.js';
+import { createMessageTable } from './messages.js';
+import { createOutboxTable } from './outbox.js';
+import { bindTx, promisify, txPrototype, type SyncTable, type TxState } from './sync.js';
+import { createTaskTable } from './tasks.js';
+
+export { CommitFailedError } from './group-commit.js';
+
+export interface SqliteStoreOptions {
+  /** Told when a group commit fails (its transactions reject as well). Default: ignored. */
+  onCommitError?: CommitErrorListener;
+}
+
+/** The SQLite store, plus its connection for tests of the SQLite store itself (nothing else may use it). */
+export type SqliteStore = Store & { readonly db: Db };
+
+type TableName = keyof StoreTables;
+
+const closedError = () => new Error('store: the store is closed');
+
+/**
+ * The Store on one SQLite file (WAL, synchronous NORMAL), with group commit: every transaction is a savepoint
+ * of the batch of its event-loop turn, and all of them resolve after that batch's one COMMIT (group-commit.ts).
+ * A table operation called on the store runs as a transaction of its own when it writes, and on committed data
+ * when it only reads.
+ */
+export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const db = openDatabase(file);
+  const group = createGroupCommit(db, options.onCommitError);
+  const sync: { [K in TableName]: SyncTable<StoreTables[K]> } = {
+    agents: createAgentTable(db),
+    tasks: createTaskTable(db),
+    events: createEventTable(db),
+    messages: createMessageTable(db),
+    outbox: createOutboxTable(db),
+    devMailbox: createDevMailboxTable(db),
+  };
+  const protos: StoreTables = {
+    agents: txPrototype(sync.agents.ops),
+    tasks: txPrototype(sync.tasks.ops),
+    events: txPrototype(sync.events.ops),
+    messages: txPrototype(sync.messages.ops),
+    outbox: txPrototype(sync.outbox.ops),
+    devMailbox: txPrototype(sync.devMailbox.ops),
+  };
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  const transaction = <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(closedError());
+    return group.transaction(async () => {
+      const state: TxState = { live: true };
+      const tx = {
+        agents: bindTx(protos.agents, state),
+        tasks: bindTx(protos.tasks, state),
+        events: bindTx(protos.events, state),
+        messages: bindTx(protos.messages, state),
+        outbox: bindTx(protos.outbox, state),
+        devMailbox: bindTx(protos.devMailbox, state),
+      };
+      try {
+        return await fn(tx);
+      } finally {
+        state.live = false;
+      }
+    });
+  };
+
+  /** A table on its own: reads on committed data, each write a transaction of its own. */
+  const standalone = <K extends TableName>(name: K): StoreTables[K] => {
+    const { ops, writes } = sync[name];
+    const writing = new Set<PropertyKey>(writes);
+    return promisify(ops, (op, call) => {
+      if (closed) return Promise.reject(closedError());
+      return writing.has(op) ? transaction(async () => call()) : group.read(call);
+    });
+  };
+
+  const store = {
+    db,
+    agents: standalone('agents'),
+    tasks: standalone('tasks'),
+    events: standalone('events'),
+    messages: standalone('messages'),
+    outbox: standalone('outbox'),
+    devMailbox: standalone('devMailbox'),
+    transaction,
+    close(): Promise<void> {
+      return (closing ??= (async () => {
+        closed = true;
+        await group.flush();
+        db.close();
+      })());
+    },
+  } satisfies SqliteStore;
+  return store;
+}

@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { TASK_STATUSES } from '../../src/domain/task-status.js';
+import { createSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
+import { sqlList } from '../../src/store/sqlite/sql.js';
+import { DEADLINE_INDEX_WHERE } from '../../src/store/sqlite/tasks.js';
+import { OUTBOX_STATUSES } from '../../src/store/store.js';
+
+// The status lists written out in the migrations must be the domain's: a status added to the domain and not to
+// the schema (or the other way round) fails here.
+let dir: string;
+let store: SqliteStore;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-schema-'));
+  store = createSqliteStore(path.join(dir, 'taskhub.db'));
+});
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The CREATE statement of a table or index, with its whitespace collapsed. */
+const sqlOf = (name: string) =>
+  String(store.db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').pluck().get(name)).replace(/\s+/g, ' ');
+
+it('keeps the partial index of open deadlines on exactly the WHERE the store queries it with', () => {
+  expect(sqlOf('tasks_by_deadline')).toMatch(new RegExp(`WHERE ${escape(DEADLINE_INDEX_WHERE)}$`));
+  // SQLite can use a partial index only for a query whose WHERE implies the index's; forced to use it
+  // (INDEXED BY, as the store does) it refuses to prepare a query that cannot.
+  const plan = store.db
+    .prepare(`EXPLAIN QUERY PLAN SELECT * FROM tasks INDEXED BY tasks_by_deadline
+      WHERE ${DEADLINE_INDEX_WHERE} AND deadline <= 5 ORDER BY deadline`)
+    .all() as { detail: string }[];
+  expect(plan.map((p) => p.detail).join('\n')).toContain('tasks_by_deadline');
+  expect(() => store.db.prepare(`SELECT * FROM tasks INDEXED BY tasks_by_deadline WHERE deadline IS NOT NULL`)).toThrow(
+    /no query solution/,
+  );
+});
+
+it('checks task and outbox statuses against the domain lists', () => {
+  expect(sqlOf('tasks')).toContain(`CHECK (status IN (${sqlList(TASK_STATUSES)}))`);
+  expect(sqlOf('outbox')).toContain(`CHECK (status IN (${sqlList(OUTBOX_STATUSES)}))`);
+  expect(sqlOf('outbox_due')).toMatch(/WHERE status = 'queued'$/);
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
