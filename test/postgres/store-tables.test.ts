@@ -91,6 +91,6 @@ describe('PostgreSQL store tables', () => {
     ).rejects.toThrow('no');
     expect(await s.tasks.get('rolled-back')).toBeUndefined();
     expect(await s.events.lastId()).toBe(0);
-    await expect(leaked!.tasks.get('x')).rejects.toThrow(/transaction has ended/);
+    await expect(leaked!.tasks.get('x')).rejects.toThrow(/transaction is over/);
   });
 });

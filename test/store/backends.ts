@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe } from 'vitest';
 import type { Store } from '../../src/store/store.js';
+import { createPostgresStore, openPostgresStore } from '../../src/store/postgres/index.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
+import { createTestDatabase as createPostgresTestDatabase, postgresUrl } from '../helpers/postgres-db.js';
 
 /** One database for one test: `open()` gives a store on it (call it again for a second one, as another hub). */
 export interface TestDatabase {
@@ -37,8 +39,40 @@ export const sqliteBackend: StoreBackend = {
   },
 };
 
-/** Every backend the contract suite runs on. A new store adds its backend here, one line. */
-export const BACKENDS: StoreBackend[] = [sqliteBackend];
+/** A database of its own in the run's PostgreSQL cluster, migrated once; each `open()` is a store (a pool) on it. */
+export const postgresBackend: StoreBackend = {
+  name: 'postgres',
+  async createDatabase() {
+    const db = await createPostgresTestDatabase();
+    const opened: Store[] = [];
+    try {
+      opened.push(await openPostgresStore(db.url, { max: 4 }));
+    } catch (error) {
+      await db.drop();
+      throw error;
+    }
+    let first: Store | undefined = opened[0];
+    return {
+      open() {
+        // The first open hands out the store that migrated the database; later ones are further pools on it.
+        const store = first ?? createPostgresStore(db.url, { max: 4 });
+        if (!first) opened.push(store);
+        first = undefined;
+        return store;
+      },
+      async drop() {
+        await Promise.all(opened.map((s) => s.close()));
+        await db.drop();
+      },
+    };
+  },
+};
+
+/**
+ * Every backend the contract suite runs on. A new store adds its backend here, one line. PostgreSQL is left out
+ * when the run has no cluster (vitest.config.ts says so with a notice).
+ */
+export const BACKENDS: StoreBackend[] = [sqliteBackend, ...(postgresUrl() ? [postgresBackend] : [])];
 
 /** What a contract case gets: a fresh store, and a way to open another one on the same database. */
 export interface StoreFixture {

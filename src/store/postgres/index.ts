@@ -58,10 +58,10 @@ export function createPostgresStore(url: string, options: PoolOptions = {}): Pos
     return promise;
   };
   return {
-    ...tablesOn(createPoolSession(pool)),
+    ...tablesOn(createPoolSession(pool, () => closing !== undefined)),
     pool,
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
-      if (closing) return Promise.reject(new Error('the store is closed'));
+      if (closing) return Promise.reject(new Error('store: the store is closed'));
       return track(inTransaction(pool, (session) => fn(tablesOn(session))));
     },
     close() {

@@ -102,7 +102,7 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
     }
   };
   const prepare = (sql: string): Promise<unknown> => {
-    if (!open) throw new Error('this transaction has ended; a store transaction may not be used after its fn settled');
+    if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
     if (!isWrite(sql)) return (begun ??= simple('BEGIN'));
     if (!locked) locked = begun ? begun.then(() => simple(LOCK_EVENTS)) : (begun = simple(`BEGIN; ${LOCK_EVENTS}`));
     return locked;
@@ -127,15 +127,23 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
   };
 }
 
-/** The pool as a session: each statement alone, `atomic` in a transaction of its own. */
-export function createPoolSession(pool: pg.Pool): Session {
+/** The pool as a session: each statement alone, `atomic` in a transaction of its own; refused once `closed()`. */
+export function createPoolSession(pool: pg.Pool, closed: () => boolean): Session {
+  const check = () => {
+    if (closed()) throw new Error('store: the store is closed');
+  };
   return {
     async rows<R>(sql: string, params?: readonly unknown[]) {
+      check();
       return (await run(pool, sql, params)).rows as R[];
     },
     async count(sql, params) {
+      check();
       return (await run(pool, sql, params)).rowCount ?? 0;
     },
-    atomic: (fn) => inTransaction(pool, fn),
+    async atomic(fn) {
+      check();
+      return inTransaction(pool, fn);
+    },
   };
 }
