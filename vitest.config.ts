@@ -17,20 +17,56 @@ if (!runPostgresTests) {
   console.warn('\n[taskhub] PostgreSQL tests skipped: no initdb/postgres found (apt-get install -y postgresql).\n');
 }
 
+// What every project shares. Native SQLite bindings and real sockets: one process per file keeps them apart.
+const shared = {
+  pool: 'forks' as const,
+  setupFiles: ['test/helpers/setup.ts'],
+  testTimeout: 20_000,
+  hookTimeout: 20_000,
+};
+
+/**
+ * The hub's integration tests that run a second time with every test hub on PostgreSQL (TASKHUB_TEST_STORE). The
+ * whole integration suite would double the run on 2 cores; these cover every path through the store: tasks and
+ * their transitions, rpc, events and replay, leases and the sweeper, messages, agents, rate limits, email
+ * delivery from the outbox, and shutdown. Left out: files that read SQLite rows directly or test SQLite's
+ * group commit (commit-failure, durability, email-delivery's row checks), auth (the secret generated into the data
+ * dir, which PostgreSQL replaces with a required TASKHUB_JWT_SECRET), and fronts that add no store path
+ * (cli, mcp, sdk-*, dashboard, bench-smoke).
+ */
+export const POSTGRES_INTEGRATION_FILES = [
+  'test/integration/tasks.test.ts',
+  'test/integration/rpc.test.ts',
+  'test/integration/events.test.ts',
+  'test/integration/leases.test.ts',
+  'test/integration/agents.test.ts',
+  'test/integration/messages.test.ts',
+  'test/integration/rate-limit.test.ts',
+  'test/integration/email-outbound.test.ts',
+  'test/integration/http.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: [
-      ...configDefaults.exclude,
-      ...(runBrowserTests ? [] : ['test/browser/**']),
-      ...(runPostgresTests ? [] : ['test/postgres/**']),
-    ],
     globalSetup: runPostgresTests ? ['test/helpers/postgres-global.ts'] : [],
-    // Native SQLite bindings and real sockets: one process per file keeps them apart.
-    pool: 'forks',
-    setupFiles: ['test/helpers/setup.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
     reporters: ['default'],
+    // One cluster (the root globalSetup) serves both projects.
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            ...(runBrowserTests ? [] : ['test/browser/**']),
+            ...(runPostgresTests ? [] : ['test/postgres/**']),
+          ],
+        },
+      },
+      ...(runPostgresTests
+        ? [{ test: { ...shared, name: 'postgres', include: POSTGRES_INTEGRATION_FILES, env: { TASKHUB_TEST_STORE: 'postgres' } } }]
+        : []),
+    ],
   },
 });

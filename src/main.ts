@@ -12,6 +12,7 @@ import { trackConnections } from './http/connections.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import type { Store } from './store/store.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { createSqliteStore } from './store/sqlite/index.js';
 import { createComposer } from './transport/email/compose.js';
 import { createDevMailbox } from './transport/email/dev-mailbox.js';
@@ -41,12 +42,12 @@ export interface Taskhub {
 const DRAIN_MS = 2000;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
-export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+export async function startTaskhub(config: Config, rootLogger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+  // Every line names the hub process that wrote it: several hubs may share one database and one log store.
+  const logger = rootLogger.child({ hub: config.hubId });
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
-  const store: Store = createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
-    onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
-  });
+  const store = await openStore(config, logger);
   const hub = createHub(store, {
     secret,
     leaseSeconds: config.leaseSeconds,
@@ -86,7 +87,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     isShuttingDown: () => shuttingDown,
     rpc,
     mailbox: mail.mailbox,
-    stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() } }),
+    stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() }, hub: { id: config.hubId } }),
   });
 
   const server = http.createServer(serverOptionsFor(app), app);
@@ -127,6 +128,27 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     })());
 
   return { url, config, hub, store, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+}
+
+/** PostgreSQL when `TASKHUB_DATABASE_URL` is set (migrated at open), else SQLite in the data dir. */
+async function openStore(config: Config, logger: Logger): Promise<Store> {
+  if (config.databaseUrl) {
+    const store = await openPostgresStore(config.databaseUrl, {
+      onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens another'),
+    });
+    logger.info({ database: redactUrl(config.databaseUrl) }, 'store: PostgreSQL');
+    return store;
+  }
+  return createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
+    onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
+  });
+}
+
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
 }
 
 /**

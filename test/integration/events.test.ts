@@ -120,7 +120,7 @@ describe('the event stream', () => {
     const boss = await addAgent(hub, 'boss');
     const worker = await addAgent(hub, 'worker');
     for (let i = 0; i < 3; i++) await boss.post('/api/tasks', { target: 'worker', task: `t${i}` });
-    hub.hub.pruneEvents(Date.now() + 1);
+    await hub.hub.pruneEvents(Date.now() + 1);
 
     const old = open(worker.token, { lastEventId: '1' });
     await old.waitFor((e) => e.some((x) => x.type === 'reset'));

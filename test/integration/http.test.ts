@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addAgent, as, call } from '../helpers/api.js';
-import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startTestHub, testStore, type TestHub } from '../helpers/hub.js';
 import { openStream } from '../helpers/stream.js';
 
 let hub: TestHub;
@@ -104,6 +104,7 @@ describe('operations', () => {
       rpc: { waiting: 0 },
       outbox: { queued: 0, sent: 0, failed: 0 },
       events: { lastId: 1 },
+      hub: { id: hub.config.hubId },
     });
     expect((await worker.get('/api/stats')).status).toBe(403);
     stream.close();
@@ -125,7 +126,7 @@ describe('durability of the core', () => {
     const dataDir = hub.dataDir;
     const adminToken = hub.adminToken;
     await hub.stop({ keepData: true });
-    expect(fs.existsSync(path.join(dataDir, 'taskhub.db'))).toBe(true);
+    if (testStore() === 'sqlite') expect(fs.existsSync(path.join(dataDir, 'taskhub.db'))).toBe(true);
 
     hub = await startTestHub({}, dataDir);
     const bossAgain = as(hub, boss.token);
