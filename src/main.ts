@@ -85,6 +85,8 @@ export async function startTaskhub(config: Config, rootLogger: Logger = pino({ l
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
+    // Any cheap read through the store: false while the database cannot be reached.
+    isHealthy: () => store.events.lastId().then(() => true, () => false),
     rpc,
     mailbox: mail.mailbox,
     stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() }, hub: { id: config.hubId } }),

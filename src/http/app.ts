@@ -34,6 +34,8 @@ export interface AppDeps {
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
   isShuttingDown: () => boolean;
+  /** Whether the store answers; `/healthz` is `503` while it does not. Default: always healthy. */
+  isHealthy?: () => Promise<boolean>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -53,7 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(metrics.middleware);
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
-  app.use(opsRoutes(metrics.registry));
+  app.use(opsRoutes(metrics.registry, deps.isHealthy));
   // Every `/api` router, in one place, behind the one token check.
   app.use(
     '/api',
