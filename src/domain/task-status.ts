@@ -26,14 +26,16 @@ export function isTerminal(status: TaskStatus): boolean {
 /** Who may ask for an action: the task's target, its assigner (or an admin), or only the hub itself. */
 export type ActionParty = 'target' | 'assigner' | 'hub';
 
-export type TaskEventType =
-  | 'task.assigned'
-  | 'task.claimed'
-  | 'task.progress'
-  | 'task.completed'
-  | 'task.failed'
-  | 'task.cancelled'
-  | 'task.expired';
+export const TASK_EVENT_TYPES = [
+  'task.assigned',
+  'task.claimed',
+  'task.progress',
+  'task.completed',
+  'task.failed',
+  'task.cancelled',
+  'task.expired',
+] as const;
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 
 export interface Transition {
   readonly from: readonly TaskStatus[];

@@ -1,4 +1,11 @@
-import type { Priority, TaskStatus } from './task-status.js';
+import { TASK_EVENT_TYPES, type Priority, type TaskStatus } from './task-status.js';
+
+/**
+ * Every event type the hub records. Tables keyed by event type are `Record<EventType, …>`, so that a new type is
+ * a compile error wherever it is not handled.
+ */
+export const EVENT_TYPES = [...TASK_EVENT_TYPES, 'message'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Who is making a request: an agent acting for itself, or an admin (any `sub`) acting for the operator. */
 export interface Actor {

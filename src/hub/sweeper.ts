@@ -1,5 +1,5 @@
 import { TRANSITIONS } from '../domain/task-status.js';
-import type { HubEvent } from '../domain/types.js';
+import type { EventType, HubEvent } from '../domain/types.js';
 import type { Store, TaskRecord } from '../store/store.js';
 import type { Change } from './changes.js';
 import type { EventBus } from './event-bus.js';
@@ -32,7 +32,17 @@ const MAX_DELAY_MS = 2_147_483_647;
 /** Wait before trying a failed sweep again (ms). */
 const RETRY_MS = 1000;
 /** Events that can bring a due time closer: a new task with a deadline, a new lease. */
-const ARMING_EVENTS = new Set(['task.assigned', 'task.claimed']);
+const ARMS_SWEEPER: Record<EventType, boolean> = {
+  'task.assigned': true,
+  'task.claimed': true,
+  // A progress report only moves a lease later, never sooner than the one the timer is armed for.
+  'task.progress': false,
+  'task.completed': false,
+  'task.failed': false,
+  'task.cancelled': false,
+  'task.expired': false,
+  message: false,
+};
 
 /**
  * Ends leases and deadlines on time. Holds at most one timer, armed for the earliest due time in the store (a
@@ -140,7 +150,7 @@ export function createSweeper({ store, taskEvents, bus, now }: Deps, options: Sw
   // The timer is already armed for the earliest due time in the store, so only this task's own due times can
   // bring it closer: read them from the event instead of asking the store again on every new task or claim.
   const onEvent = (event: HubEvent) => {
-    if (stopped || !event.task || !ARMING_EVENTS.has(event.type)) return;
+    if (stopped || !event.task || !ARMS_SWEEPER[event.type as EventType]) return;
     const due = earliestOf(event.task.deadline, event.task.leaseExpiresAt);
     if (due === undefined) return;
     if (busy) missedDue = Math.min(missedDue ?? due, due);

@@ -1,6 +1,6 @@
 import { HubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/task-status.js';
-import type { Actor, HubEvent, Task } from '../domain/types.js';
+import type { Actor, EventType, HubEvent, Task } from '../domain/types.js';
 import type { Hub } from '../hub/index.js';
 import type { TaskInput } from '../hub/tasks.js';
 import { clampTimeoutSeconds } from './timeout.js';
@@ -46,7 +46,17 @@ interface Waiter {
   reject: (error: HubError) => void;
 }
 
-const TERMINAL_EVENTS = new Set(['task.completed', 'task.failed', 'task.cancelled', 'task.expired']);
+/** The events that end a task, and with it the rpc waiting for it. */
+const ENDS_TASK: Record<EventType, boolean> = {
+  'task.assigned': false,
+  'task.claimed': false,
+  'task.progress': false,
+  'task.completed': true,
+  'task.failed': true,
+  'task.cancelled': true,
+  'task.expired': true,
+  message: false,
+};
 
 function answerOf(task: Finished): RpcAnswer {
   const answer: RpcAnswer = { taskId: task.id, status: task.status as RpcStatus };
@@ -127,7 +137,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
   };
 
   const onEvent = (event: HubEvent) => {
-    if (!TERMINAL_EVENTS.has(event.type) || event.taskId === null) return;
+    if (!ENDS_TASK[event.type as EventType] || event.taskId === null) return;
     if (event.task && waiters.has(event.taskId)) finish(event.task);
   };
   const unsubscribe = hub.bus.subscribe(onEvent);

@@ -64,7 +64,7 @@ describe('outbox delivery', () => {
     expect(back.mails.map((m) => m.parsed.subject?.replace(/^TASK:\S+ /, '')).sort()).toEqual([
       'also during the outage', 'during the outage',
     ]);
-    expect(await stats(hub)).toEqual({ queued: 0, sent: 2, failed: 0 });
+    await expect.poll(() => stats(hub)).toEqual({ queued: 0, sent: 2, failed: 0 });
   });
 
   it('delivers mail still queued when the hub stopped, after it starts again', async () => {
@@ -82,7 +82,7 @@ describe('outbox delivery', () => {
     const second = await hubOn(env, dataDir);
     const [mail] = await back.waitFor((mails) => mails.length === 1, 15_000);
     expect(mail!.parsed.headers.get('x-taskhub-task-id')).toBe(id);
-    expect(await stats(second)).toEqual({ queued: 0, sent: 1, failed: 0 });
+    await expect.poll(() => stats(second)).toEqual({ queued: 0, sent: 1, failed: 0 });
   });
 
   it('writes outbox rows in the transaction of their event: a change that rolls back queues nothing', async () => {
@@ -119,7 +119,7 @@ describe('outbox delivery', () => {
     await boss.post('/api/tasks', { target: 'worker', task: 'behind it' });
     await up.waitFor((mails) => mails.length === 1);
     expect(outboxRows(hub)[0]).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringMatching(/^cannot compose/) });
-    expect(await stats(hub)).toEqual({ queued: 0, sent: 1, failed: 1 });
+    await expect.poll(() => stats(hub)).toEqual({ queued: 0, sent: 1, failed: 1 });
   });
 
   it('flushes due mail when the hub stops', async () => {
@@ -201,7 +201,7 @@ describe('outbox delivery', () => {
     expect((await sendMail(hub.smtpPort, { from: 'worker@example.com', to: replyTo, subject: `RESULT:${id}`, text: 'done' })).ok).toBe(true);
     expect((await boss.get(`/api/tasks/${id}`)).body.task).toMatchObject({ status: 'completed', result: 'done' });
     expect((await admin.get('/api/mailbox')).body.mails).toHaveLength(2);
-    expect(await stats(hub)).toEqual({ queued: 0, sent: 2, failed: 0 });
+    await expect.poll(() => stats(hub)).toEqual({ queued: 0, sent: 2, failed: 0 });
   });
 
   it('keeps the dev mailbox across a restart', async () => {

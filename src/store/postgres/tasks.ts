@@ -1,4 +1,4 @@
-import { OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
+import { LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
 import type { TaskKind } from '../../domain/types.js';
 import type { NewTask, TaskPatch, TaskRecord, TaskTable } from '../store.js';
 import type { Session } from './session.js';
@@ -66,7 +66,7 @@ const fromRaw = (raw: RawTask): TaskRecord => ({
 });
 
 const OPEN = sqlList(OPEN_STATUSES);
-const RUNNING = sqlList(['claimed', 'in_progress'] satisfies TaskStatus[]);
+const LEASED = sqlList(LEASED_STATUSES);
 const TERMINAL = sqlList(TERMINAL_STATUSES);
 
 /** The tasks table on `s`. Every status change is one guarded UPDATE. */
@@ -136,7 +136,7 @@ export function createTaskTable(s: Session): TaskTable {
 
     nextLeaseExpiry: () =>
       firstNumber(
-        `SELECT lease_expires_at AS at FROM tasks WHERE lease_expires_at IS NOT NULL AND status IN (${RUNNING})
+        `SELECT lease_expires_at AS at FROM tasks WHERE lease_expires_at IS NOT NULL AND status IN (${LEASED})
          ORDER BY lease_expires_at LIMIT 1`,
       ),
 
@@ -147,7 +147,7 @@ export function createTaskTable(s: Session): TaskTable {
 
     leasesDue: (now, limit) =>
       many(
-        `SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= $1 AND status IN (${RUNNING})
+        `SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= $1 AND status IN (${LEASED})
          ORDER BY lease_expires_at LIMIT $2`,
         [now, limit],
       ),

@@ -26,6 +26,17 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * A second, read-only connection to an open database (WAL lets it read while the writer's batch is open): every
+ * statement on it sees the last committed state, never a batch still open on the writer.
+ */
+export function openReader(file: string): Db {
+  const db = new Database(file, { readonly: true });
+  // A WAL reader waits only in rare moments (the WAL being reset after a checkpoint); waiting briefly beats failing.
+  db.pragma('busy_timeout = 1000');
+  return db;
+}
+
 /** Applies every numbered `NNN_name.sql` not applied yet, each in its own transaction, in order. */
 export function migrate(db: Db): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

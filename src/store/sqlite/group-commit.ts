@@ -35,9 +35,7 @@ interface Job {
  * event-loop turn (`setImmediate`) makes the whole batch durable and resolves its transactions, in the order
  * they ran; if it fails, all of them reject and nothing of the batch is kept. A commit writes each touched page
  * once instead of once per change: that is the point.
- *
- * Reads on their own (`read`) see committed data only: while a batch is open they wait, and run right after its
- * COMMIT, before any later transaction.
+
  *
  * A transaction's `fn` must await only its own operations (microtasks, since SQLite calls are synchronous): the
  * COMMIT waits for a running `fn` to settle, so a `fn` awaiting outside I/O holds every change back.
@@ -52,14 +50,13 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
   };
   const queue: Job[] = [];
   let members: { resolve: (value: unknown) => void; reject: (error: unknown) => void; value: unknown }[] = [];
-  let reads: (() => void)[] = [];
   let open = false;
   let running = false;
   let commitWanted = false;
   let immediate: NodeJS.Immediate | undefined;
   let idle: (() => void) | undefined;
 
-  /** Tells every member of the batch, then runs the reads that waited for it. */
+  /** Tells every member of the batch, in the order they ran. */
   const settleBatch = (error: unknown) => {
     const batch = members;
     members = [];
@@ -67,9 +64,6 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       if (error === undefined) m.resolve(m.value);
       else m.reject(new CommitFailedError(error));
     }
-    const waiting = reads;
-    reads = [];
-    for (const read of waiting) read();
   };
 
   const commit = () => {
@@ -99,7 +93,6 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       if (isBusy(error)) return false;
       throw error;
     }
-    // Set in the same synchronous step as BEGIN: from here on, reads wait for the COMMIT.
     open = true;
     immediate = setImmediate(commit);
     return true;
@@ -165,26 +158,6 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       return new Promise<T>((resolve, reject) => {
         queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
         if (!running) next();
-      });
-    },
-
-    /** Runs `read` on committed data: at once when no batch is open, else right after its COMMIT. */
-    read<T>(read: () => T): Promise<T> {
-      if (!open) {
-        try {
-          return Promise.resolve(read());
-        } catch (error) {
-          return Promise.reject(error as Error);
-        }
-      }
-      return new Promise<T>((resolve, reject) => {
-        reads.push(() => {
-          try {
-            resolve(read());
-          } catch (error) {
-            reject(error);
-          }
-        });
       });
     },
 

@@ -1,12 +1,12 @@
 import type { Store, StoreTables, StoreTx } from '../store.js';
 import { createAgentTable } from './agents.js';
-import { openDatabase, type Db } from './db.js';
+import { openDatabase, openReader, type Db } from './db.js';
 import { createDevMailboxTable } from './dev-mailbox.js';
 import { createEventTable } from './events.js';
 import { createGroupCommit, type CommitErrorListener } from './group-commit.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
-import { bindTx, promisify, txPrototype, type SyncTable, type TxState } from './sync.js';
+import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
 
 export { CommitFailedError } from './group-commit.js';
@@ -23,23 +23,30 @@ type TableName = keyof StoreTables;
 
 const closedError = () => new Error('store: the store is closed');
 
+type SyncTables = { [K in TableName]: SyncTable<StoreTables[K]> };
+
+const tablesOn = (db: Db): SyncTables => ({
+  agents: createAgentTable(db),
+  tasks: createTaskTable(db),
+  events: createEventTable(db),
+  messages: createMessageTable(db),
+  outbox: createOutboxTable(db),
+  devMailbox: createDevMailboxTable(db),
+});
+
 /**
  * The Store on one SQLite file (WAL, synchronous NORMAL), with group commit: every transaction is a savepoint
  * of the batch of its event-loop turn, and all of them resolve after that batch's one COMMIT (group-commit.ts).
- * A table operation called on the store runs as a transaction of its own when it writes, and on committed data
- * when it only reads.
+ * A table operation called on the store runs as a transaction of its own when it writes, and on a second,
+ * read-only connection when it only reads: that one sees committed data only, at once, without waiting for the
+ * writer's open batch.
  */
 export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = openDatabase(file);
+  const reader = openReader(file);
   const group = createGroupCommit(db, options.onCommitError);
-  const sync: { [K in TableName]: SyncTable<StoreTables[K]> } = {
-    agents: createAgentTable(db),
-    tasks: createTaskTable(db),
-    events: createEventTable(db),
-    messages: createMessageTable(db),
-    outbox: createOutboxTable(db),
-    devMailbox: createDevMailboxTable(db),
-  };
+  const sync = tablesOn(db);
+  const committed = tablesOn(reader);
   const protos: StoreTables = {
     agents: txPrototype(sync.agents.ops),
     tasks: txPrototype(sync.tasks.ops),
@@ -71,13 +78,13 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     });
   };
 
-  /** A table on its own: reads on committed data, each write a transaction of its own. */
+  /** A table on its own: reads on the reader connection, each write a transaction of its own. */
   const standalone = <K extends TableName>(name: K): StoreTables[K] => {
-    const { ops, writes } = sync[name];
-    const writing = new Set<PropertyKey>(writes);
-    return promisify(ops, (op, call) => {
+    const writing = new Set<PropertyKey>(sync[name].writes);
+    const reads = committed[name].ops as Record<PropertyKey, (...args: unknown[]) => unknown>;
+    return promisify(sync[name].ops, (op, call, args) => {
       if (closed) return Promise.reject(closedError());
-      return writing.has(op) ? transaction(async () => call()) : group.read(call);
+      return writing.has(op) ? transaction(async () => call()) : settle(() => reads[op]!(...args));
     });
   };
 
@@ -94,6 +101,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
       return (closing ??= (async () => {
         closed = true;
         await group.flush();
+        reader.close();
         db.close();
       })());
     },

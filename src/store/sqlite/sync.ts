@@ -57,14 +57,17 @@ export function bindTx<T>(proto: T, state: TxState): T {
 }
 
 /**
- * The asynchronous table whose every operation runs `ops[name](...args)` through `via(name, call)`; `via` decides
- * when and how (inside the open transaction, on committed data, in a transaction of its own).
+ * The asynchronous table whose every operation goes through `via(name, call, args)`, `call` being
+ * `ops[name](...args)`; `via` decides where it runs (in a transaction of its own, on another connection).
  */
-export function promisify<T>(ops: Sync<T>, via: (name: keyof T, call: () => unknown) => Promise<unknown>): T {
+export function promisify<T>(
+  ops: Sync<T>,
+  via: (name: keyof T, call: () => unknown, args: unknown[]) => Promise<unknown>,
+): T {
   const table: Record<string, AnyFn> = {};
   for (const name of Object.keys(ops) as (keyof T & string)[]) {
     const op = ops[name] as unknown as AnyFn;
-    table[name] = (...args: unknown[]) => via(name, () => op(...args));
+    table[name] = (...args: unknown[]) => via(name, () => op(...args), args);
   }
   return table as unknown as T;
 }

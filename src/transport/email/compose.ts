@@ -1,4 +1,5 @@
 import type { SendMailOptions } from 'nodemailer';
+import type { TaskEventType } from '../../domain/task-status.js';
 import type { HubEvent, Task } from '../../domain/types.js';
 import type { Message } from '../../domain/message.js';
 import { cut, messageText, oneLine, taskText } from './mail-text.js';
@@ -10,7 +11,7 @@ export const SUBJECT_TASK_TEXT_CHARS = 80;
 export const SUBJECT_MAX_CHARS = 200;
 
 /** The subject prefix of each task event; `task.assigned` also carries the task text. */
-const SUBJECT_PREFIX: Record<string, string> = {
+const SUBJECT_PREFIX: Record<TaskEventType, string> = {
   'task.assigned': 'TASK',
   'task.claimed': 'STATUS',
   'task.progress': 'STATUS',
@@ -70,7 +71,7 @@ export function createComposer(options: ComposeOptions) {
   });
 
   const composeTask = (item: MailItem, task: Task, extra: Record<string, unknown>, json: Record<string, unknown>) => {
-    const prefix = `${SUBJECT_PREFIX[item.event.type] ?? 'EVENT'}:${task.id}`;
+    const prefix = `${SUBJECT_PREFIX[item.event.type as TaskEventType] ?? 'EVENT'}:${task.id}`;
     const subject =
       item.event.type === 'task.assigned' ? `${prefix} ${cut(oneLine(task.task), SUBJECT_TASK_TEXT_CHARS)}` : prefix;
     return {

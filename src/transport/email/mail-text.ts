@@ -1,6 +1,6 @@
+import type { TaskEventType } from '../../domain/task-status.js';
 import type { Message } from '../../domain/message.js';
 import type { Task } from '../../domain/types.js';
-
 
 /** Characters of a payload or result shown in the text part; the whole value is always in `event.json`. */
 export const TEXT_VALUE_MAX_CHARS = 10_000;
@@ -31,42 +31,34 @@ const HOW_TO_REPLY = (id: string) => [
   'A reply with any other subject completes the task like RESULT. Quoted text and signatures are ignored.',
 ];
 
+type TextLines = (task: Task, extra: Record<string, unknown>) => string[];
+
+/** What a mail about each task event says before its footer. */
+const TASK_TEXT: Record<TaskEventType, TextLines> = {
+  'task.assigned': (task) => {
+    const facts = [`priority ${task.priority}`, ...(task.deadline ? [`deadline ${task.deadline}`] : [])].join(', ');
+    return [
+      `${task.assigner} assigned a task to ${task.target} (${facts}):`, '', task.task, '',
+      ...(task.payload !== null ? ['Payload:', showValue(task.payload), ''] : []),
+      ...(task.attempts > 0 ? [`This is delivery ${task.attempts + 1}; earlier ones were not finished.`, ''] : []),
+      ...HOW_TO_REPLY(task.id),
+    ];
+  },
+  'task.claimed': (task) => [`${task.target} claimed your task:`, '', task.task],
+  'task.progress': (task, extra) => {
+    const report = (extra.progress ?? {}) as { message?: string | null; progress?: number | null };
+    const percent = typeof report.progress === 'number' ? ` (${Math.round(report.progress * 100)}%)` : '';
+    return [`${task.target} reports progress on your task${percent}:`, '', task.task, ...(report.message ? ['', report.message] : [])];
+  },
+  'task.completed': (task) => [`${task.target} completed your task:`, '', task.task, '', 'Result:', showValue(task.result)],
+  'task.failed': (task) => [`Your task assigned to ${task.target} failed:`, '', task.task, '', `Error: ${task.error ?? 'unknown'}`],
+  'task.cancelled': (task) => [`The task assigned by ${task.assigner} to ${task.target} was cancelled:`, '', task.task],
+  'task.expired': (task) => [`Your task assigned to ${task.target} expired (deadline ${task.deadline}):`, '', task.task],
+};
+
 /** The readable text part of a mail about a task event. */
 export function taskText(type: string, task: Task, extra: Record<string, unknown>): string {
-  const facts = [`priority ${task.priority}`, ...(task.deadline ? [`deadline ${task.deadline}`] : [])].join(', ');
-  const lines: string[] = [];
-  switch (type) {
-    case 'task.assigned':
-      lines.push(`${task.assigner} assigned a task to ${task.target} (${facts}):`, '', task.task, '');
-      if (task.payload !== null) lines.push('Payload:', showValue(task.payload), '');
-      if (task.attempts > 0) lines.push(`This is delivery ${task.attempts + 1}; earlier ones were not finished.`, '');
-      lines.push(...HOW_TO_REPLY(task.id));
-      break;
-    case 'task.claimed':
-      lines.push(`${task.target} claimed your task:`, '', task.task);
-      break;
-    case 'task.progress': {
-      const report = (extra.progress ?? {}) as { message?: string | null; progress?: number | null };
-      const percent = typeof report.progress === 'number' ? ` (${Math.round(report.progress * 100)}%)` : '';
-      lines.push(`${task.target} reports progress on your task${percent}:`, '', task.task);
-      if (report.message) lines.push('', report.message);
-      break;
-    }
-    case 'task.completed':
-      lines.push(`${task.target} completed your task:`, '', task.task, '', 'Result:', showValue(task.result));
-      break;
-    case 'task.failed':
-      lines.push(`Your task assigned to ${task.target} failed:`, '', task.task, '', `Error: ${task.error ?? 'unknown'}`);
-      break;
-    case 'task.cancelled':
-      lines.push(`The task assigned by ${task.assigner} to ${task.target} was cancelled:`, '', task.task);
-      break;
-    case 'task.expired':
-      lines.push(`Your task assigned to ${task.target} expired (deadline ${task.deadline}):`, '', task.task);
-      break;
-    default:
-      lines.push(`Task ${task.id}: ${type}.`, '', task.task);
-  }
+  const lines = TASK_TEXT[type as TaskEventType]?.(task, extra) ?? [`Task ${task.id}: ${type}.`, '', task.task];
   lines.push('', `-- `, `taskhub · task ${task.id} · status ${task.status}`);
   return `${lines.join('\n')}\n`;
 }
