@@ -161,6 +161,9 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       });
     },
 
+    /** True while a batch is open on the connection (its reads would see uncommitted rows). */
+    isOpen: (): boolean => open,
+
     /** Lets queued transactions finish, then commits now. */
     async flush(): Promise<void> {
       if (running) await new Promise<void>((resolve) => (idle = resolve));

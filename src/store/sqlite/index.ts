@@ -78,13 +78,17 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     });
   };
 
-  /** A table on its own: reads on the reader connection, each write a transaction of its own. */
+  /**
+   * A table on its own: each write a transaction of its own; a read on the writer while no batch is open (its
+   * page cache is the warm one), else on the reader connection, which does not see the open batch.
+   */
   const standalone = <K extends TableName>(name: K): StoreTables[K] => {
     const writing = new Set<PropertyKey>(sync[name].writes);
     const reads = committed[name].ops as Record<PropertyKey, (...args: unknown[]) => unknown>;
     return promisify(sync[name].ops, (op, call, args) => {
       if (closed) return Promise.reject(closedError());
-      return writing.has(op) ? transaction(async () => call()) : settle(() => reads[op]!(...args));
+      if (writing.has(op)) return transaction(async () => call());
+      return group.isOpen() ? settle(() => reads[op]!(...args)) : settle(call);
     });
   };
 
