@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { HubEvent, Subscription, Worker } from '../../client/index.js';
+import type { HubEvent, Subscription, TaskhubClient, Worker } from '../../client/index.js';
+import { UsageError } from '../output.js';
 import { shellHandler } from '../shell-worker.js';
 import type { Cli } from '../program.js';
 import { positiveInt } from './tasks.js';
@@ -118,7 +119,19 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
     .command('mcp')
     .description('serve the taskhub tools to an MCP client over stdio')
     .action(async (_options: object, command: Command) => {
-      const { serveMcpOverStdio } = await import('../../mcp/server.js');
-      await serveMcpOverStdio(cli.client(command));
+      const { MissingTokenError, serveMcpOverStdio } = await import('../../mcp/server.js');
+      let client: TaskhubClient | InstanceType<typeof MissingTokenError>;
+      try {
+        client = cli.client(command);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        // Exiting here would show the MCP client only "connection closed": answer the handshake instead, and
+        // let every tool say what is missing.
+        client = new MissingTokenError(
+          'taskhub has no token: set TASKHUB_TOKEN in this MCP server\'s env to an agent token (`taskhub agent add <name>` prints one), then restart the server.',
+        );
+        cli.io.stderr.write(`taskhub mcp: ${client.message}\n`);
+      }
+      await serveMcpOverStdio(client);
     });
 }
