@@ -22,15 +22,16 @@ export function describeError(error: Error): string {
 
 /**
  * The default `onError` of `subscribe` and `worker`: one line on stderr (through `console.error`, so that it
- * also works outside Node) saying what failed and whether it is retried. Silence it with `onError: () => {}`.
+ * also works outside Node; `writeLine` overrides it) saying what failed and whether it is retried. Silence it
+ * with `onError: () => {}`.
  */
-export function stderrReporter(who: string): ErrorReporter {
+export function stderrReporter(who: string, writeLine: (line: string) => void = (line) => console.error(line)): ErrorReporter {
   return (error, info) => {
     const next = info.fatal
       ? 'stopped'
       : info.retryInMs !== undefined
         ? `retrying in ${(info.retryInMs / 1000).toFixed(1)} s`
         : 'carrying on';
-    console.error(`${who}: ${describeError(error)} (${next})`);
+    writeLine(`${who}: ${describeError(error)} (${next})`);
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { HubEvent, Subscription, TaskhubClient, Worker } from '../../client/index.js';
+import { describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
 import { UsageError } from '../output.js';
 import { shellHandler } from '../shell-worker.js';
 import type { Cli } from '../program.js';
@@ -60,7 +60,17 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
         await untilInterrupted((fail) => {
           sub = client.subscribe((e) => void stdout.write(`${json ? JSON.stringify(e) : describeEvent(e)}\n`), {
             ...(options.from !== undefined && { lastEventId: options.from }),
-            onError: (error, { fatal }) => (fatal ? fail(error) : stderr.write(`taskhub: ${error.message} (reconnecting)\n`)),
+            // On stderr, so that stdout stays the events alone (one JSON object per line with --json).
+            onOpen: ({ agent, lastEventId, reconnected }) =>
+              stderr.write(
+                reconnected
+                  ? `taskhub tail: reconnected as ${agent}, resumed after event #${lastEventId}\n`
+                  : `taskhub tail: connected as ${agent}, ${options.from !== undefined ? `replaying after event #${options.from}` : `live from event #${lastEventId}`}; Ctrl-C to stop\n`,
+              ),
+            onError: (error, { fatal, retryInMs }) =>
+              fatal
+                ? fail(error)
+                : stderr.write(`taskhub tail: ${describeError(error)} (reconnecting in ${((retryInMs ?? 0) / 1000).toFixed(1)} s)\n`),
           });
         });
       } finally {
@@ -95,6 +105,7 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
         }
       };
       const client = cli.client(command);
+      const workerReport = stderrReporter('taskhub worker', (line) => void stderr.write(`${line}\n`));
       let worker: Worker | undefined;
       try {
         await untilInterrupted(async (fail) => {
@@ -104,7 +115,7 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
             fallback: logged,
             concurrency: options.concurrency,
             ...(options.lease && { leaseSeconds: options.lease }),
-            onError: (error, { fatal }) => (fatal ? fail(error) : stderr.write(`taskhub worker: ${error.message}\n`)),
+            onError: (error, info) => (info.fatal ? fail(error) : workerReport(error, info)),
           });
           await worker.ready;
           stderr.write(`taskhub worker: serving ${options.capability.join(', ')}\n`);
