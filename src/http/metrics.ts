@@ -28,59 +28,9 @@ const FINISHED: Record<string, string> = {
  */
 export function createMetrics(hub: Hub, streams: StreamRegistry) {
   const registry = new Registry();
-  const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: 'taskhub_' });
-  const requests = new Counter({
-    name: 'taskhub_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'taskhub_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests (SSE streams and waiting RPCs excluded).',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers,
-  });
-  const rpcs = new Counter({
-    name: 'taskhub_rpc_total',
-    help: 'RPCs answered, by outcome: completed, failed, cancelled, expired, timeout, caller_gone, or the error code.',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const rpcDuration = new Histogram({
-    name: 'taskhub_rpc_duration_seconds',
-    help: 'Time from an RPC call to its answer, by outcome.',
-    labelNames: ['outcome'] as const,
-    buckets: RPC_BUCKETS,
-    registers,
-  });
-  const created = new Counter({ name: 'taskhub_tasks_created_total', help: 'Tasks created (rpc included).', registers });
-  const finished = new Counter({
-    name: 'taskhub_tasks_finished_total',
-    help: 'Tasks that reached a terminal status, by outcome (completed, failed, cancelled, expired).',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const events = new Counter({
-    name: 'taskhub_events_total',
-    help: 'Events emitted, by type.',
-    labelNames: ['type'] as const,
-    registers,
-  });
-  const mailsSent = new Counter({
-    name: 'taskhub_mails_sent_total',
-    help: 'Outbound mail sends, by outcome: sent, retried (failed, to be tried again), failed (for good).',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const mailsReceived = new Counter({
-    name: 'taskhub_mails_received_total',
-    help: 'Mail to the embedded SMTP listener, by outcome: reply (taken), kept (dev mailbox), refused.',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
+  const { requests, duration } = requestCounters(registry);
+  const { rpcs, rpcDuration, created, finished, events, mailsSent, mailsReceived } = workCounters(registry);
   registerGauges(registry, hub, streams);
 
   const onEvent = (event: HubEvent) => {
@@ -126,6 +76,59 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Requests by route and status, and how long they took. */
+function requestCounters(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'taskhub_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'taskhub_http_request_duration_seconds',
+      help: 'Time to answer HTTP requests (SSE streams and waiting RPCs excluded).',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+  };
+}
+
+/** The work the hub does: rpc outcomes and durations, tasks, events, mails. */
+function workCounters(registry: Registry) {
+  const registers = [registry];
+  const byOutcome = (name: string, help: string) => new Counter({ name, help, labelNames: ['outcome'] as const, registers });
+  return {
+    rpcs: byOutcome(
+      'taskhub_rpc_total',
+      'RPCs answered, by outcome: completed, failed, cancelled, expired, timeout, caller_gone, or the error code.',
+    ),
+    rpcDuration: new Histogram({
+      name: 'taskhub_rpc_duration_seconds',
+      help: 'Time from an RPC call to its answer, by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: RPC_BUCKETS,
+      registers,
+    }),
+    created: new Counter({ name: 'taskhub_tasks_created_total', help: 'Tasks created (rpc included).', registers }),
+    finished: byOutcome(
+      'taskhub_tasks_finished_total',
+      'Tasks that reached a terminal status, by outcome (completed, failed, cancelled, expired).',
+    ),
+    events: new Counter({ name: 'taskhub_events_total', help: 'Events emitted, by type.', labelNames: ['type'] as const, registers }),
+    mailsSent: byOutcome(
+      'taskhub_mails_sent_total',
+      'Outbound mail sends, by outcome: sent, retried (failed, to be tried again), failed (for good).',
+    ),
+    mailsReceived: byOutcome(
+      'taskhub_mails_received_total',
+      'Mail to the embedded SMTP listener, by outcome: reply (taken), kept (dev mailbox), refused.',
+    ),
+  };
+}
 
 /** The gauges read from the hub at scrape time. */
 function registerGauges(registry: Registry, hub: Hub, streams: StreamRegistry): void {

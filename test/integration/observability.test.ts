@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { addAgent, call } from '../helpers/api.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { memoryLogger } from '../helpers/logs.js';
 import { sendMail, startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
 import { openStream } from '../helpers/stream.js';
 
@@ -16,20 +17,6 @@ afterEach(async () => {
   await sink?.close();
   hub = sink = undefined;
 });
-
-/** A real logger (the hub's own factory) writing JSON lines into memory. */
-function memoryLogger(level = 'debug') {
-  const lines: string[] = [];
-  const out = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const logger = createLogger({ logLevel: level, logFormat: 'json' }, out);
-  const entries = () => lines.map((l) => JSON.parse(l) as Record<string, any>);
-  return { logger, lines, entries, withMessage: (msg: string | RegExp) => entries().filter((e) => String(e.msg).match(msg)) };
-}
 
 async function scrape(): Promise<Map<string, ReturnType<typeof parsePrometheus>[number]>> {
   const res = await fetch(`${hub!.url}/metrics`);
