@@ -38,6 +38,8 @@ export interface Config {
   /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
   readonly eventRetentionDays: number;
   readonly logLevel: string;
+  /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,7 @@ const schema = z.object({
   TASKHUB_STREAM_BUFFER_BYTES: integer(1024, 1 << 30).default(1 << 20),
   TASKHUB_EVENT_RETENTION_DAYS: integer(7, 3650).default(7),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 /**
@@ -106,5 +109,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
     eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   });
 }
