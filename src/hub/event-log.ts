@@ -1,9 +1,18 @@
 import type { Logger } from 'pino';
-import type { HubEvent } from '../domain/types.js';
+import type { EventType, HubEvent } from '../domain/types.js';
 import type { EventBus } from './event-bus.js';
 
 /** The task events an operator wants a line for: work that ended without a result. */
-const LOGGED = { 'task.failed': 'task failed', 'task.expired': 'task expired', 'task.cancelled': 'task cancelled' } as const;
+const LOGGED: Record<EventType, string | null> = {
+  'task.assigned': null,
+  'task.claimed': null,
+  'task.progress': null,
+  'task.completed': null,
+  'task.failed': 'task failed',
+  'task.expired': 'task expired',
+  'task.cancelled': 'task cancelled',
+  message: null,
+};
 
 /**
  * Writes one `info` line for each task that failed, expired or was cancelled, from the committed events on the
@@ -13,7 +22,7 @@ const LOGGED = { 'task.failed': 'task failed', 'task.expired': 'task expired', '
  */
 export function logTaskEvents(bus: EventBus, logger: Logger): () => void {
   return bus.subscribe((event: HubEvent) => {
-    const message = LOGGED[event.type as keyof typeof LOGGED];
+    const message = LOGGED[event.type as EventType];
     const task = event.task;
     if (!message || !task) return;
     logger.info(
