@@ -60,6 +60,7 @@ export async function startTaskhub(config: Config, rootLogger: Logger = createLo
     broadcastLimit: config.broadcastLimit,
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
+  await hub.ready;
   const rpc = createRpcWaiters(hub, {
     pollMs: config.rpcPollMs,
     maxWaiters: config.rpcMaxWaiters,
@@ -147,6 +148,7 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
   if (config.databaseUrl) {
     const store = await openPostgresStore(config.databaseUrl, {
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool opens another'),
+      onFeedError: (err) => logger.warn({ err }, 'the event feed failed; it reconnects and catches up'),
     });
     logger.info({ database: redactUrl(config.databaseUrl) }, 'store: PostgreSQL');
     return store;

@@ -34,8 +34,8 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
       let recording: RecordingChange | undefined;
       const result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
       // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
-      // the bus in id order.
-      for (const event of recording!.events) bus.publish(event);
+      // the bus in id order. A shared store's feed publishes instead (every hub's events, in id order).
+      if (!store.feed) for (const event of recording!.events) bus.publish(event);
       return result;
     },
   };

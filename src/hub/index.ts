@@ -1,4 +1,5 @@
 import { TASK_STATUSES, type TaskStatus } from '../domain/task-status.js';
+import type { HubEvent, Task } from '../domain/types.js';
 import type { OutboxCounts, Store } from '../store/store.js';
 import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
@@ -51,6 +52,11 @@ export function createHub(store: Store, options: HubOptions) {
     { store, taskEvents, bus, now },
     { maxAttempts: options.maxAttempts, onError: (error) => options.onBackgroundError?.(error, 'sweep') },
   );
+  // On a store several hubs share, the bus carries what the feed reads: every hub's events, once, in id order.
+  const feed = store.feed;
+  const ready = feed
+    ? store.events.lastId().then((lastId) => feed.start(lastId, (events) => events.forEach((e) => bus.publish(withTask(e)))))
+    : Promise.resolve();
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
   const pruneEvents = (cutoff = now() - retentionMs): Promise<number> => store.events.pruneBefore(cutoff);
@@ -99,8 +105,13 @@ export function createHub(store: Store, options: HubOptions) {
       };
     },
 
-    /** Ends the sweeper (waiting for a sweep in progress) and the pruning timer; safe to call twice. */
+    /** Resolves once the hub follows the store's feed (at once on a store of its own). */
+    ready,
+
+    /** Ends the feed, the sweeper (waiting for a sweep in progress) and the pruning timer; safe to call twice. */
     async stop(): Promise<void> {
+      await ready.catch(() => {});
+      await feed?.stop();
       clearInterval(pruneTimer);
       await sweeper.stop();
     },
@@ -115,3 +126,10 @@ export interface HubStats {
 }
 
 export type Hub = ReturnType<typeof createHub>;
+
+/** A task event read back from the store carries its task inside `data`; listeners expect it on the event. */
+function withTask(event: HubEvent): HubEvent {
+  if (!event.type.startsWith('task.')) return event;
+  const { task } = JSON.parse(event.data) as { task?: Task };
+  return task ? { ...event, task } : event;
+}

@@ -320,8 +320,25 @@ export interface StoreTables {
 /** The tables as one open transaction sees them: its own writes included, nothing committed until it ends. */
 export type StoreTx = StoreTables;
 
+/**
+ * Committed events in id order from every process that writes to the database: what a store shared by several
+ * hubs offers so that each hub's listeners hear of changes made through any hub. Only ids visible in order (no
+ * smaller id can appear later) are handed out.
+ */
+export interface EventFeed {
+  /** Follows events after `afterId`; `onEvents` gets each batch in id order. */
+  start(afterId: number, onEvents: (events: HubEvent[]) => void): void;
+  /** Stops following; safe to call twice. */
+  stop(): Promise<void>;
+}
+
 /** See the top of this file. Implementations state `satisfies Store`. */
 export interface Store extends StoreTables {
+  /**
+   * Present on a store several hubs share: the hub then publishes the events it reads from the feed (its own
+   * included) instead of those its changes wrote, so that every hub's bus carries every event once, in id order.
+   */
+  readonly feed?: EventFeed;
   /**
    * Runs `fn(tx)` as one atomic change. Resolves with `fn`'s result only after a durable commit; rejects, with
    * nothing persisted, when `fn` throws (with `fn`'s error) or the commit fails. `fn` must await nothing but `tx`.

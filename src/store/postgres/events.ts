@@ -46,6 +46,7 @@ export function createEventTable(s: Session): EventTable {
       const [row] = await s.rows<{ id: number }>(APPEND, [
         event.type, event.at, event.taskId, event.taskSeq ?? null, event.data, event.recipients,
       ]);
+      await s.wroteEvents();
       return { id: row!.id, ...event };
     },
 

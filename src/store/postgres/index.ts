@@ -1,8 +1,9 @@
 import type pg from 'pg';
-import type { Store, StoreTables } from '../store.js';
+import type { EventFeed, Store, StoreTables } from '../store.js';
 import { createAgentTable } from './agents.js';
 import { createDevMailboxTable } from './dev-mailbox.js';
 import { createEventTable } from './events.js';
+import { createEventFeed } from './feed.js';
 import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
@@ -11,6 +12,8 @@ import { createPoolSession, inTransaction, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 
 export interface PostgresStoreOptions extends PoolOptions {
+  /** Told when the event feed's LISTEN connection or a read of it fails (it reconnects by itself). */
+  onFeedError?: (error: unknown) => void;
   /** Apply pending migrations at open. Default true. */
   migrate?: boolean;
 }
@@ -25,6 +28,7 @@ const tablesOn = (s: Session): StoreTables => ({
 });
 
 export type PostgresStore = Store & {
+  readonly feed: EventFeed;
   /** The pool, for the hub's own checks (health); nothing above the store runs SQL on it. */
   readonly pool: pg.Pool;
 };
@@ -47,7 +51,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 }
 
 /** The store on a database whose schema is already migrated (`openPostgresStore` migrates first). */
-export function createPostgresStore(url: string, options: PoolOptions = {}): PostgresStore {
+export function createPostgresStore(
+  url: string,
+  options: PoolOptions & { onFeedError?: (error: unknown) => void } = {},
+): PostgresStore {
   const pool = createPool(url, options);
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
@@ -60,6 +67,7 @@ export function createPostgresStore(url: string, options: PoolOptions = {}): Pos
   return {
     ...tablesOn(createPoolSession(pool, () => closing !== undefined)),
     pool,
+    feed: createEventFeed(url, pool, options.onFeedError),
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
       if (closing) return Promise.reject(new Error('store: the store is closed'));
       return track(inTransaction(pool, (session) => fn(tablesOn(session))));

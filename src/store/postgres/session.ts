@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { EVENTS_CHANNEL } from './feed.js';
 import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
@@ -17,6 +18,8 @@ export interface Session {
    * the operations that take more than one statement).
    */
   atomic<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  /** Says that events were written: other hubs are notified once, when the transaction commits. */
+  wroteEvents(): Promise<void>;
 }
 
 // Statements are prepared once per connection under a name derived from their text: the parse and plan are saved on
@@ -55,6 +58,8 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
   try {
     const result = await fn(session.session);
     session.close();
+    // NOTIFY is transactional: delivered at COMMIT, dropped with a ROLLBACK.
+    if (session.notify()) await run(client, NOTIFY);
     if (session.begun()) await run(client, 'COMMIT');
     return result;
   } catch (error) {
@@ -71,6 +76,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => 
   }
 }
 
+const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
 const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
 
 // Statements that write or lock rows. Checked by text once per statement text.
@@ -90,8 +96,14 @@ const isWrite = (sql: string) => {
  * the agent holding row B and waiting for the lock). Reads before the first write run in parallel with other
  * transactions. When the first statement writes, BEGIN and the lock go in one round trip.
  */
-function createClientSession(client: pg.PoolClient): { session: Session; close(): void; begun(): boolean } {
+function createClientSession(client: pg.PoolClient): {
+  session: Session;
+  close(): void;
+  begun(): boolean;
+  notify(): boolean;
+} {
   let open = true;
+  let notify = false;
   let begun: Promise<unknown> | undefined;
   let locked: Promise<unknown> | undefined;
   const simple = async (text: string) => {
@@ -117,6 +129,9 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
       return (await run(client, sql, params)).rowCount ?? 0;
     },
     atomic: (fn) => fn(session),
+    async wroteEvents() {
+      notify = true;
+    },
   };
   return {
     session,
@@ -124,6 +139,7 @@ function createClientSession(client: pg.PoolClient): { session: Session; close()
       open = false;
     },
     begun: () => begun !== undefined,
+    notify: () => notify,
   };
 }
 
@@ -144,6 +160,9 @@ export function createPoolSession(pool: pg.Pool, closed: () => boolean): Session
     async atomic(fn) {
       check();
       return inTransaction(pool, fn);
+    },
+    async wroteEvents() {
+      await run(pool, NOTIFY);
     },
   };
 }
