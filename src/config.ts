@@ -38,6 +38,12 @@ export interface Config {
   /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
   readonly eventRetentionDays: number;
   readonly logLevel: string;
+  /** Origins allowed by CORS; `'*'` for any, empty for CORS off (the default). */
+  readonly corsOrigins: readonly string[] | '*';
+  /** Express `trust proxy`: false (default), true, a hop count, or addresses/subnets (`loopback`, `10.0.0.0/8`). */
+  readonly trustProxy: boolean | number | string;
+  /** Base URL clients reach the hub at (no trailing slash); undefined: each request's own scheme and host. */
+  readonly publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +54,16 @@ export class ConfigError extends Error {
 }
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const origin = z
+  .url({ protocol: /^https?$/ })
+  .refine((o) => new URL(o).origin === o, 'each must be an origin like https://app.example.com (no path, no trailing slash)');
+
+/** `true`/`false`, a hop count, or Express's list of addresses and subnets (`loopback`, `10.0.0.0/8`). */
+function trustProxyValue(raw: string): boolean | number | string {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
 
 const schema = z.object({
   PORT: integer(0, 65535).default(8080),
@@ -68,6 +84,13 @@ const schema = z.object({
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
   TASKHUB_STREAM_BUFFER_BYTES: integer(1024, 1 << 30).default(1 << 20),
   TASKHUB_EVENT_RETENTION_DAYS: integer(7, 3650).default(7),
+  TASKHUB_CORS_ORIGINS: z
+    .string()
+    .transform((raw) => raw.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.union([z.tuple([z.literal('*')]), z.array(origin)]))
+    .optional(),
+  TASKHUB_TRUST_PROXY: z.string().transform(trustProxyValue).optional(),
+  TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -106,5 +129,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
     eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
+    corsOrigins: e.TASKHUB_CORS_ORIGINS?.[0] === '*' ? '*' : (e.TASKHUB_CORS_ORIGINS ?? []),
+    trustProxy: e.TASKHUB_TRUST_PROXY ?? false,
+    publicUrl: e.TASKHUB_PUBLIC_URL,
   });
 }

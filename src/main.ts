@@ -33,6 +33,8 @@ export interface Taskhub {
   adminToken: string;
   /** Port of the embedded SMTP listener (the bound one when `TASKHUB_SMTP_PORT` is 0). */
   smtpPort: number;
+  /** The Express app, for inspection (a test lists the routes it mounts). */
+  app: ReturnType<typeof createApp>;
   /** Stops accepting, ends streams and waiters, closes the database. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
+    exposure: { corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, publicUrl: config.publicUrl },
     apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
     stats: () => ({
       ...hub.stats(),
@@ -129,7 +132,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       logger.info('taskhub stopped');
     })());
 
-  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, app, stop };
 }
 
 /**

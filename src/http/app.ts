@@ -1,5 +1,6 @@
 import http from 'node:http';
 import path from 'node:path';
+import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 
 import type { Logger } from 'pino';
@@ -12,8 +13,10 @@ import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
+import { openApiRoute } from './openapi/route.js';
 import { opsRoutes } from './routes/ops.js';
 import { taskRoutes } from './routes/tasks.js';
+import { createStreamTickets } from './stream-tickets.js';
 
 /** The contract's body limit. */
 export const BODY_LIMIT = '1mb';
@@ -30,14 +33,44 @@ export interface AppDeps {
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
   isShuttingDown: () => boolean;
+  /** How the hub is reached from outside; every field defaults to "directly, same origin only". */
+  exposure?: Exposure;
+}
+
+/** How the hub is reached: from other origins, behind a proxy, under a public URL. */
+export interface Exposure {
+  /** Origins allowed by CORS (`TASKHUB_CORS_ORIGINS`); `'*'` is any; empty or absent: CORS off. */
+  corsOrigins?: readonly string[] | '*';
+  /** Express's `trust proxy` (`TASKHUB_TRUST_PROXY`): which proxies' `X-Forwarded-*` to believe. Default false. */
+  trustProxy?: boolean | number | string;
+  /** Base URL clients use (`TASKHUB_PUBLIC_URL`); default: the scheme and host of each request. */
+  publicUrl?: string;
+}
+
+/** How long a browser may cache a CORS preflight answer, seconds. */
+export const CORS_MAX_AGE_SECONDS = 600;
+
+/** CORS for the configured origins; tokens travel in `Authorization`, never in cookies, so no credentials. */
+function corsFor(origins: Exposure['corsOrigins']): RequestHandler | undefined {
+  if (!origins || (origins !== '*' && origins.length === 0)) return undefined;
+  return cors({
+    origin: origins === '*' ? '*' : [...origins],
+    methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
+    maxAge: CORS_MAX_AGE_SECONDS,
+  });
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const { hub, streams, logger } = deps;
   const app = express();
   const metrics = createMetrics(hub, streams);
+  const exposure = deps.exposure ?? {};
+  const tickets = createStreamTickets();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', exposure.trustProxy ?? false);
 
   const refuseWhileStopping: RequestHandler = (_req, res, next) => {
     if (!deps.isShuttingDown()) return next();
@@ -45,6 +78,9 @@ export function createApp(deps: AppDeps): express.Express {
     sendError(res, new HubError('shutting_down', 'The hub is shutting down; retry against another instance or later.'));
   };
 
+  // First, so that refusals (503, 401) carry CORS headers too and a browser page can read them.
+  const allowOrigins = corsFor(exposure.corsOrigins);
+  if (allowOrigins) app.use(allowOrigins);
   app.use(refuseWhileStopping);
   app.use(metrics.middleware);
   app.use(holdUntilCommitted(hub.store));
@@ -52,8 +88,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   app.use(batchChanges(hub.store));
   app.use(opsRoutes(hub, metrics.registry, deps.stats));
-  app.use('/api', authenticate(hub));
-  app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams), ...(deps.apiRouters ?? []));
+  app.use(openApiRoute(exposure.publicUrl));
+  app.use('/api', authenticate(hub, tickets));
+  app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams, tickets), ...(deps.apiRouters ?? []));
   app.use('/api', notFoundHandler);
   app.use(express.static(deps.publicDir, { index: 'index.html' }));
   app.use(notFoundHandler);

@@ -105,6 +105,8 @@ export const emptyBody = z.strictObject({});
 
 export const eventsQuery = z.strictObject({
   lastEventId: z.string().regex(/^\d{1,15}$/, 'must be an event id').optional(),
+  /** A one-time ticket from `POST /api/events/ticket`, for clients that cannot send headers. */
+  ticket: z.string().min(1).max(100).optional(),
 });
 
 export { taskFields, needsAddress, addressMessage };

@@ -2,8 +2,9 @@ import { Router, type Response } from 'express';
 import type { Hub } from '../../hub/index.js';
 import type { StreamSink } from '../../transport/sse/session.js';
 import type { StreamRegistry } from '../../transport/sse/registry.js';
-import { actorOf } from '../auth.js';
-import { eventsQuery } from '../schemas.js';
+import { actorOf, bearerTokenOf } from '../auth.js';
+import { emptyBody, eventsQuery } from '../schemas.js';
+import type { StreamTickets } from '../stream-tickets.js';
 import { parse } from '../validate.js';
 import { HubError } from '../../domain/errors.js';
 
@@ -51,8 +52,16 @@ function lastEventIdOf(header: string | undefined, query: string | undefined): n
   return Number(raw);
 }
 
-export function eventRoutes(hub: Hub, streams: StreamRegistry): Router {
+export function eventRoutes(hub: Hub, streams: StreamRegistry, tickets: StreamTickets): Router {
   const router = Router();
+
+  // A ticket stands for the bearer token that asked for it, so a ticket cannot be bought with a ticket.
+  router.post('/events/ticket', (req, res) => {
+    parse(emptyBody, req.body, 'body');
+    const token = bearerTokenOf(req);
+    if (token === undefined) throw new HubError('unauthorized', 'Send the header "Authorization: Bearer <token>".');
+    res.json(tickets.issue(actorOf(res).name, token));
+  });
 
   router.get('/events', async (req, res) => {
     const actor = actorOf(res);

@@ -7,7 +7,8 @@ import { parse } from '../validate.js';
 /** Mails `GET /api/mailbox` returns when no `limit` is given. */
 export const MAILBOX_LIST_DEFAULT = 100;
 
-const mailboxQuery = (cap: number) =>
+/** The query of `GET /api/mailbox`, whose `limit` is capped at what the mailbox keeps. */
+export const mailboxQuery = (cap: number) =>
   z.strictObject({
     limit: z.coerce.number().int().min(1).max(cap).default(Math.min(MAILBOX_LIST_DEFAULT, cap)),
     to: z.string().min(1).max(254).optional(),
