@@ -1,5 +1,5 @@
 /**
- * The shapes the dashboard reads from the hub's API (shared/spec/API.md). Kept here rather than imported from
+ * The shapes the dashboard reads from the hub's API (docs/http.md). Kept here rather than imported from
  * the server so that the browser code depends on nothing but the HTTP contract.
  */
 

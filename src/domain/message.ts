@@ -14,7 +14,7 @@ export interface Message {
 /** `to: "ALL"`: every agent but the sender. Agent names are lower-case, so no agent can be called this. */
 export const BROADCAST = 'ALL';
 
-/** Limits on messages, whichever front they come through; each is documented in docs/api.md. */
+/** Limits on messages, whichever front they come through; each is documented in docs/http.md. */
 export const MESSAGE_LIMITS = {
   /** Characters of a subject (at least 1). */
   subject: 200,

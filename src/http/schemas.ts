@@ -3,7 +3,7 @@ import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
 
-/** Limits on request fields; each is documented in docs/api.md. */
+/** Limits on request fields; each is documented in docs/http.md. */
 export const LIMITS = {
   taskText: 10_000,
   description: 2_000,
@@ -111,7 +111,7 @@ export const eventsQuery = z.strictObject({
 
 export { taskFields, needsAddress, addressMessage };
 
-/** Paging of the inbox and of a thread; each is documented in docs/api.md (message content limits: MESSAGE_LIMITS). */
+/** Paging of the inbox and of a thread; each is documented in docs/http.md (message content limits: MESSAGE_LIMITS). */
 export const MESSAGE_PAGE_LIMITS = {
   inboxDefault: 50,
   inboxMax: 200,
