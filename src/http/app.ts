@@ -16,7 +16,7 @@ import { eventRoutes } from './routes/events.js';
 import { openApiRoute } from './openapi/route.js';
 import { opsRoutes } from './routes/ops.js';
 import { taskRoutes } from './routes/tasks.js';
-import { createStreamTickets } from './stream-tickets.js';
+import { acceptStreamTickets, createStreamTickets } from './stream-tickets.js';
 
 /** The contract's body limit. */
 export const BODY_LIMIT = '1mb';
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(batchChanges(hub.store));
   app.use(opsRoutes(hub, metrics.registry, deps.stats));
   app.use(openApiRoute(exposure.publicUrl));
-  app.use('/api', authenticate(hub, tickets));
+  app.use('/api', acceptStreamTickets(tickets), authenticate(hub));
   app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams, tickets), ...(deps.apiRouters ?? []));
   app.use('/api', notFoundHandler);
   app.use(express.static(deps.publicDir, { index: 'index.html' }));

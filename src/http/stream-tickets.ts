@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RequestHandler } from 'express';
 import { HubError } from '../domain/errors.js';
 
 /** How long a stream ticket stays valid, ms. */
@@ -62,7 +63,9 @@ export function createStreamTickets(options: StreamTicketOptions = {}) {
           retryAfterSeconds: Math.ceil(ttlMs / 1000),
         });
       }
-      if (open.size >= max) throw new HubError('overloaded', 'Too many stream tickets wait unused; retry shortly.', { retryAfterSeconds: 1 });
+      if (open.size >= max) {
+        throw new HubError('overloaded', 'Too many stream tickets wait unused; retry shortly.', { retryAfterSeconds: 1 });
+      }
       const ticket = randomBytes(32).toString('base64url');
       const expiresAt = at + ttlMs;
       open.set(ticket, { caller, token, expiresAt });
@@ -85,3 +88,23 @@ export function createStreamTickets(options: StreamTicketOptions = {}) {
 }
 
 export type StreamTickets = ReturnType<typeof createStreamTickets>;
+
+/**
+ * Mounted under `/api` before the token check: a `GET /events` that sends no `Authorization` header but a
+ * `?ticket=` uses the ticket up and goes on as a request with the token the ticket stands for, which the token
+ * check then verifies as usual. A ticket is never accepted on any other route.
+ */
+export function acceptStreamTickets(tickets: StreamTickets): RequestHandler {
+  return (req, _res, next) => {
+    const ticket = req.query.ticket;
+    const opensStream = req.method === 'GET' && req.path === '/events' && typeof ticket === 'string';
+    if (!opensStream || req.headers.authorization !== undefined) return next();
+    const token = tickets.redeem(ticket as string);
+    if (token === undefined) {
+      const why = 'The stream ticket is unknown, used or expired; get a new one from POST /api/events/ticket.';
+      throw new HubError('unauthorized', why);
+    }
+    req.headers.authorization = `Bearer ${token}`;
+    next();
+  };
+}
