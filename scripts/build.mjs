@@ -1,8 +1,10 @@
-// `npm run build`: a clean dist/ from src/ — esbuild for the JavaScript (file by file, no bundling: a transpile
-// without type checking, which `npm run typecheck` and the tests do; it takes a second where tsc took eight, and
-// it runs in every `npm ci`), tsc for the SDK's declarations (the package exports only the SDK as a library; the
-// server's inferred types cannot all be named in a .d.ts), then every other file under src/ (the SQL migrations)
-// copied to the same place in dist/, so that `node dist/cli/main.js serve` finds them.
+// `npm run build` (also run by `npm ci`, as `prepare`), in order:
+// 1. the SDK workspace package (packages/sdk/dist), which the server and the dashboard import;
+// 2. a clean dist/ from src/ by esbuild (file by file, no bundling: a transpile without type checking, which
+//    `npm run typecheck` and the tests do; a second where tsc took eight), with a declaration for `taskhub/client`,
+//    which re-exports the SDK (the server itself is not a library: its inferred types cannot all be named in a
+//    .d.ts), and every other file under src/ (the SQL migrations) copied beside, so `dist/cli/main.js serve` runs;
+// 3. the dashboard's browser code into public/js/ (tsc; built here, not committed).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +19,12 @@ const dist = path.join(root, 'dist');
 // The dashboard's browser code is built on its own into public/js/; nothing of it belongs in dist/.
 const skipped = [path.join(src, 'dashboard')];
 const isSkipped = (dir) => skipped.some((s) => dir === s || dir.startsWith(s + path.sep));
+
+const run = (args) => {
+  const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (status !== 0) process.exit(status ?? 1);
+};
+run([path.join(root, 'scripts/build-sdk.mjs')]);
 
 fs.rmSync(dist, { recursive: true, force: true });
 const sources = fs
@@ -33,9 +41,11 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
 });
+fs.writeFileSync(path.join(dist, 'client', 'index.d.ts'), "export * from '@taskhub/sdk';\n");
+
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const { status } = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.client.json')], { stdio: 'inherit' });
-if (status !== 0) process.exit(status ?? 1);
+fs.rmSync(path.join(root, 'public', 'js'), { recursive: true, force: true });
+run([tsc, '-p', path.join(src, 'dashboard', 'tsconfig.json')]);
 let copied = 0;
 for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || entry.name.endsWith('.ts')) continue;
@@ -49,4 +59,4 @@ for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true }
 fs.chmodSync(path.join(dist, 'cli', 'main.js'), 0o755);
 // Tests that spawn the built CLI compare this stamp with the sources to know whether to build first.
 fs.writeFileSync(path.join(dist, '.built'), `${new Date().toISOString()}\n`);
-console.log(`built dist/ (${copied} non-TypeScript file${copied === 1 ? '' : 's'} copied)`);
+console.log(`built dist/ (${copied} non-TypeScript file${copied === 1 ? '' : 's'} copied) and public/js/`);

@@ -1,45 +1,12 @@
-import type { Priority, TaskStatus } from './task-status.js';
+import type { Task } from '@taskhub/sdk/wire';
+
+/** The API's shapes (task, agent), defined once in the SDK's wire module. */
+export type { Agent, Task, TaskKind } from '@taskhub/sdk/wire';
 
 /** Who is making a request: an agent acting for itself, or an admin (any `sub`) acting for the operator. */
 export interface Actor {
   readonly name: string;
   readonly role: 'agent' | 'admin';
-}
-
-export type TaskKind = 'task' | 'rpc';
-
-/** A task as the API shows it. Times are ISO-8601 UTC strings; absent values are `null`. */
-export interface Task {
-  id: string;
-  kind: TaskKind;
-  task: string;
-  payload: unknown;
-  capability: string | null;
-  priority: Priority;
-  status: TaskStatus;
-  assigner: string;
-  target: string;
-  deadline: string | null;
-  result: unknown;
-  error: string | null;
-  attempts: number;
-  leaseExpiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  claimedAt: string | null;
-  completedAt: string | null;
-}
-
-/** An agent as the API shows it. `email` is present only for admins and the agent itself. */
-export interface Agent {
-  name: string;
-  capabilities: string[];
-  email?: string | null;
-  description: string | null;
-  connected: boolean;
-  streams: number;
-  lastSeen: string | null;
-  createdAt: string;
 }
 
 /**

@@ -99,4 +99,33 @@ describe('installing from a checkout, as the docs say', () => {
     expect(configs.map((c) => c.command)).toEqual(['taskhub', 'node']);
     for (const config of configs) expect(await mcpTools(config, hub, agent.token)).toContain('call_agent');
   }, 60_000);
+
+  it('installs the SDK from its packed tarball with nothing of the server, as docs/clients.md says', async () => {
+    hub = await startTestHub();
+    const block = blocksIn(section('docs/clients.md', '## Install'), 'sh').find((b) => b.includes('-w @taskhub/sdk'))!;
+    const [pack, install] = block.trim().split('\n').map((line) => line.replace(/\s+#.*$/, ''));
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-sdk-project-'));
+    try {
+      const packed = await sh(pack!, envFor(hub));
+      expect(packed.code, packed.stderr).toBe(0);
+      const tarball = packed.stdout.trim().split('\n').pop()!;
+      fs.renameSync(path.join(ROOT, tarball), path.join(project, tarball));
+      fs.writeFileSync(path.join(project, 'package.json'), '{"name":"project","private":true,"type":"module"}');
+      const installed = await new Promise<number | null>((resolve) =>
+        spawn('bash', ['-ec', install!], { cwd: project, env: envFor(hub!), stdio: 'ignore' }).on('close', resolve),
+      );
+      expect(installed).toBe(0);
+      const modules = fs.readdirSync(path.join(project, 'node_modules')).filter((m) => !m.startsWith('.'));
+      expect(modules.sort()).toEqual(['@taskhub', 'eventsource', 'eventsource-parser']);
+      const agent = await addAgent(hub, 'sdk-user');
+      const script = `import { TaskhubClient } from '@taskhub/sdk';
+        const hub = new TaskhubClient({ url: ${JSON.stringify(hub.url)}, token: ${JSON.stringify(agent.token)} });
+        console.log((await hub.agent('sdk-user')).name);`;
+      fs.writeFileSync(path.join(project, 'try.mjs'), script);
+      const ran = await sh(`cd ${project} && node try.mjs`, envFor(hub));
+      expect(ran.stdout.trim()).toBe('sdk-user');
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import type { Agent, DevMail, Message, RpcAnswer, Task } from '@taskhub/sdk/wire';
 import { z } from 'zod';
 import { PRIORITIES, TASK_STATUSES } from '../../domain/task-status.js';
 import { STATUS_BY_CODE } from '../errors.js';
@@ -140,3 +141,15 @@ export const answers = {
   }),
   health: z.object({ status: z.literal('ok') }),
 } as const;
+
+// The schemas above describe the wire types defined once in the SDK's wire module; these fail to compile when the
+// two drift apart (a field added to one only, or typed differently).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const agreed: [
+  Same<z.output<typeof taskSchema>, Task>,
+  Same<z.output<typeof agentSchema>, Agent>,
+  Same<z.output<typeof messageSchema>, Message>,
+  Same<z.output<typeof devMailSchema>, DevMail>,
+  Same<z.output<typeof answers.rpc>, RpcAnswer>,
+] = [true, true, true, true, true];
+void agreed;

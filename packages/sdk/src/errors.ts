@@ -1,4 +1,6 @@
-import type { Task, TaskStatus } from './types.js';
+import type { ErrorDetail, Task, TaskStatus } from './wire.js';
+
+export type { ErrorDetail };
 
 /** The base of every error the SDK throws on purpose. */
 export class TaskhubError extends Error {
@@ -8,12 +10,7 @@ export class TaskhubError extends Error {
   }
 }
 
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
-
-/** The hub answered with an error status; `code` is the contract's code (`not_found`, `invalid_transition`, …). */
+/** The hub answered with an error status; `code` is the hub's error code (`not_found`, `invalid_transition`, …). */
 export class HttpError extends TaskhubError {
   readonly status: number;
   readonly code: string;

@@ -1,15 +1,7 @@
 import { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError } from './errors.js';
 import type { Request } from './http.js';
-import type { RpcInput, TaskStatus } from './types.js';
+import type { RpcAnswer, RpcInput } from './types.js';
 import { sleep } from './wait.js';
-
-/** The hub's rpc answer. */
-interface RpcAnswer {
-  taskId: string;
-  status: TaskStatus | 'timeout';
-  result?: unknown;
-  error?: string | null;
-}
 
 export interface RpcDeps {
   request: Request;
