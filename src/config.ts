@@ -44,6 +44,8 @@ export interface Config {
   readonly trustProxy: boolean | number | string;
   /** Base URL clients reach the hub at (no trailing slash); undefined: each request's own scheme and host. */
   readonly publicUrl: string | undefined;
+  /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -92,6 +94,7 @@ const schema = z.object({
   TASKHUB_TRUST_PROXY: z.string().transform(trustProxyValue).optional(),
   TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 /**
@@ -132,5 +135,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.TASKHUB_CORS_ORIGINS?.[0] === '*' ? '*' : (e.TASKHUB_CORS_ORIGINS ?? []),
     trustProxy: e.TASKHUB_TRUST_PROXY ?? false,
     publicUrl: e.TASKHUB_PUBLIC_URL,
+    logFormat: e.LOG_FORMAT,
   });
 }

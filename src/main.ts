@@ -3,10 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
+import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { logTaskEvents } from './hub/event-log.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
 import { trackConnections } from './http/connections.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
@@ -43,7 +46,7 @@ export interface Taskhub {
 const DRAIN_MS = 2000;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
-export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+export async function startTaskhub(config: Config, logger: Logger = createLogger(config)): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
   const store = createStore(path.join(config.dataDir, 'taskhub.db'), {
@@ -71,8 +74,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       maxBufferedBytes: config.streamBufferBytes,
     },
   );
-  const mail = await startEmail(config, hub, secret, logger).catch((error: unknown) => {
+  const metrics = createMetrics(hub, streams);
+  const unlogTasks = logTaskEvents(hub.bus, logger);
+  const mail = await startEmail(config, hub, secret, logger, metrics).catch((error: unknown) => {
     // The SMTP port may be taken: leave nothing open behind the failed start.
+    unlogTasks();
+    metrics.close();
     rpc.close();
     streams.close();
     hub.stop();
@@ -87,7 +94,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
     exposure: { corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, publicUrl: config.publicUrl },
-    apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
+    metrics,
+    apiRouters: [rpcRoutes(rpc, metrics.rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
     stats: () => ({
       ...hub.stats(),
       rpc: { waiting: rpc.size() },
@@ -127,6 +135,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
       await mail.sender.stop();
       await mail.inbound.stop();
+      unlogTasks();
+      metrics.close();
       hub.stop();
       store.close();
       logger.info('taskhub stopped');
@@ -145,13 +155,21 @@ async function startEmail(
   hub: ReturnType<typeof createHub>,
   secret: string,
   logger: Logger,
+  metrics: Metrics,
 ) {
   const { store } = hub;
   hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox);
   const inbound = await startInboundSmtp(
-    { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
+    {
+      tasks: hub.tasks,
+      agents: store.agents,
+      replyAddresses,
+      logger: logger.child({ part: 'smtp-in' }),
+      touch: (agent) => hub.agents.touch(agent),
+      onOutcome: metrics.mailReceived,
+    },
     {
       port: config.smtpPort,
       host: config.host,
@@ -169,7 +187,14 @@ async function startEmail(
     replyAddresses,
   });
   const sender = createOutboxSender(
-    { outbox: store.outbox, bus: hub.bus, transport, composer, logger: logger.child({ part: 'smtp-out' }) },
+    {
+      outbox: store.outbox,
+      bus: hub.bus,
+      transport,
+      composer,
+      logger: logger.child({ part: 'smtp-out' }),
+      onOutcome: metrics.mailSent,
+    },
     { now: hub.now },
   );
   sender.start();
@@ -190,7 +215,7 @@ export async function runFromEnvironment(env: Record<string, string | undefined>
     process.stderr.write(`taskhub: ${error.message}\n`);
     process.exit(1);
   }
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
   const taskhub = await startTaskhub(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

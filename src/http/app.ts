@@ -10,7 +10,8 @@ import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
 import { batchChanges, holdUntilCommitted } from './commit-gate.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { logRequests } from './request-log.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
 import { openApiRoute } from './openapi/route.js';
@@ -33,6 +34,8 @@ export interface AppDeps {
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
   isShuttingDown: () => boolean;
+  /** The hub's metrics, when the caller also feeds them (mail, rpc). Default: made here, and closed by nobody. */
+  metrics?: Metrics;
   /** How the hub is reached from outside; every field defaults to "directly, same origin only". */
   exposure?: Exposure;
 }
@@ -65,7 +68,7 @@ function corsFor(origins: Exposure['corsOrigins']): RequestHandler | undefined {
 export function createApp(deps: AppDeps): express.Express {
   const { hub, streams, logger } = deps;
   const app = express();
-  const metrics = createMetrics(hub, streams);
+  const metrics = deps.metrics ?? createMetrics(hub, streams);
   const exposure = deps.exposure ?? {};
   const tickets = createStreamTickets();
   app.disable('x-powered-by');
@@ -82,7 +85,8 @@ export function createApp(deps: AppDeps): express.Express {
   const allowOrigins = corsFor(exposure.corsOrigins);
   if (allowOrigins) app.use(allowOrigins);
   app.use(refuseWhileStopping);
-  app.use(metrics.middleware);
+  app.use(metrics.middleware(app));
+  app.use(logRequests(logger));
   app.use(holdUntilCommitted(hub.store));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
@@ -92,7 +96,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api', acceptStreamTickets(tickets), authenticate(hub));
   app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams, tickets), ...(deps.apiRouters ?? []));
   app.use('/api', notFoundHandler);
-  app.use(express.static(deps.publicDir, { index: 'index.html' }));
+  app.use(
+    express.static(deps.publicDir, {
+      index: 'index.html',
+      // Marks the request for the metrics, whose route label is otherwise 'unmatched' (no route ran).
+      setHeaders: (res) => void ((res as unknown as express.Response).locals.servedStatic = true),
+    }),
+  );
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));
   return app;

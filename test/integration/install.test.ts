@@ -9,7 +9,8 @@ import { addAgent } from '../helpers/api.js';
 import { ensureBuilt } from '../helpers/cli.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 
-// The README's and docs/clients.md's install instructions, run as written: the code blocks are read from the
+// docs/clients.md's install instructions and the README's MCP config, run as written (the README's CLI session
+// has its own test, readme-cli.test.ts): the code blocks are read from the
 // files themselves. Global installs go to a temporary npm prefix, put first on the PATH.
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -74,15 +75,6 @@ async function mcpTools(server: { command: string; args: string[]; env: Record<s
 }
 
 describe('installing from a checkout, as the docs say', () => {
-  it("runs the README's shell session", async () => {
-    hub = await startTestHub();
-    const [session] = blocks('README.md', 'sh').filter((b) => b.includes('npm link'));
-    const result = await sh(session!, envFor(hub));
-    expect(result.stderr).not.toMatch(/taskhub: /);
-    expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').pop()).toBe('3');
-  }, 60_000);
-
   it('runs the docs/clients.md checkout install, then the MCP server both ways it is configured', async () => {
     hub = await startTestHub();
     const install = blocks('docs/clients.md', 'sh')[0]!;
