@@ -32,6 +32,7 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
 
   return {
     run: changes.run,
+    onRollback: changes.onRollback,
     emitFor,
 
     /**

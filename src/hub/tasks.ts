@@ -124,6 +124,8 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
         const target = resolveTarget(input);
         // Every front (HTTP, rpc, email) creates through here, so the sender's limit holds for all of them.
         rateLimits.admit(actor, 'task');
+        // A creation that rolls back (here, or in a failed group commit) was never made: it costs nothing.
+        taskEvents.onRollback(() => rateLimits.refund(actor, 'task'));
         const createdAt = now();
         const record = store.tasks.insert({
           id: randomUUID(),
