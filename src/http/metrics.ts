@@ -64,7 +64,10 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // An error thrown in a mounted router reaches the app's error handler with `req.baseUrl` reset to '': the
+      // mount point remembered on the way in keeps `/api` in the label.
+      const base = (res.locals.routeBase as string | undefined) ?? req.baseUrl;
+      const route = req.route?.path ? `${base}${String(req.route.path)}` : 'unmatched';
       requests.inc({ method: req.method, route, status: String(res.statusCode) });
       const held = route === HELD_ROUTE || String(res.getHeader('content-type')).startsWith('text/event-stream');
       if (res.getHeader('content-type') !== undefined && !held) {
@@ -74,5 +77,11 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     next();
   };
 
-  return { registry, middleware };
+  /** Mounted with the `/api` routers: remembers their mount point for the route label. */
+  const rememberBase: RequestHandler = (req, res, next) => {
+    res.locals.routeBase = req.baseUrl;
+    next();
+  };
+
+  return { registry, middleware, rememberBase };
 }
