@@ -10,10 +10,13 @@ export interface SinkMail {
 
 /**
  * A real SMTP server that keeps every mail it is sent: the outside mail server of the tests
- * (`TASKHUB_SMTP_URL=smtp://127.0.0.1:<port>`). Start it on a given port to bring a closed sink "back up".
+ * (`TASKHUB_SMTP_URL=smtp://127.0.0.1:<port>`). Start it on a given port to bring a closed sink "back up". With
+ * `refuseOverBytes` it answers a larger mail `552`, as a real server with a size limit does.
  */
-export async function startSmtpSink(port = 0) {
+export async function startSmtpSink(port = 0, options: { refuseOverBytes?: number } = {}) {
   const mails: SinkMail[] = [];
+  /** Sizes of the mails refused with `552` (with `refuseOverBytes`). */
+  const refused: number[] = [];
   let wake: (() => void) | undefined;
   const server = new SMTPServer({
     logger: false,
@@ -24,6 +27,12 @@ export async function startSmtpSink(port = 0) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        const size = chunks.reduce((n, c) => n + c.length, 0);
+        if (options.refuseOverBytes !== undefined && size > options.refuseOverBytes) {
+          refused.push(size);
+          const error = Object.assign(new Error(`5.3.4 Message size exceeds ${options.refuseOverBytes} bytes`), { responseCode: 552 });
+          return callback(error);
+        }
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then((parsed) => {
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
@@ -61,6 +70,7 @@ export async function startSmtpSink(port = 0) {
     port: bound,
     url: `smtp://127.0.0.1:${bound}`,
     mails,
+    refused,
     waitFor,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
