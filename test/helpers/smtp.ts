@@ -83,8 +83,10 @@ export interface OutgoingMail {
   to: string;
   subject: string;
   text?: string;
-  /** Envelope sender, when it should differ from `from`. */
+  /** Envelope sender, when it should differ from `from`; `''` sends `MAIL FROM:<>` (a bounce's empty return path). */
   envelopeFrom?: string;
+  /** The whole message as written (headers and body), sent instead of one built from the fields above. */
+  raw?: string;
   headers?: Record<string, string>;
   inReplyTo?: string;
   attachments?: { filename: string; content: string }[];
@@ -103,7 +105,8 @@ export async function sendMail(port: number, mail: OutgoingMail): Promise<SendOu
       to: mail.to,
       subject: mail.subject,
       text: mail.text ?? '',
-      ...(mail.envelopeFrom && { envelope: { from: mail.envelopeFrom, to: mail.to } }),
+      ...(mail.envelopeFrom !== undefined && { envelope: { from: mail.envelopeFrom, to: mail.to } }),
+      ...(mail.raw !== undefined && { raw: mail.raw, envelope: { from: mail.envelopeFrom ?? mail.from, to: mail.to } }),
       ...(mail.headers && { headers: mail.headers }),
       ...(mail.inReplyTo && { inReplyTo: mail.inReplyTo }),
       ...(mail.attachments && { attachments: mail.attachments }),

@@ -70,7 +70,13 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
       if (options.devMailbox) return { kind: 'mailbox', address };
       throw new SmtpRefusal(550, `5.1.1 <${address}>: no such mailbox here; only replies to taskhub mail are taken`);
     }
-    for (const agent of sender ? deps.agents.findByEmail(sender) : []) {
+    if (!sender) {
+      throw new SmtpRefusal(
+        550,
+        '5.7.1 Mail with an empty return path (MAIL FROM:<>, a bounce or an automatic reply) is not taken; reply in person',
+      );
+    }
+    for (const agent of deps.agents.findByEmail(sender)) {
       for (const kind of ['task', 'message'] as ReplyKind[]) {
         if (replyAddresses.verify(kind, parsed.id, agent.name, parsed.signature)) {
           return { kind: 'reply', replyKind: kind, id: parsed.id, agent: agent.name };
