@@ -170,7 +170,7 @@ async function startEmail(
   const { store } = hub;
   hub.changes.addPlanner(createMailPlanner({ store, presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
-  const mailbox = createDevMailbox(store.devMailbox);
+  const mailbox = createDevMailbox(store.devMailbox, { maxBytes: config.devMailboxBytes });
   const inbound = await startInboundSmtp(
     { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
     {
