@@ -120,6 +120,7 @@ function startCore(config: Config, secret: string, logger: Logger, releasers: Re
     eventRetentionDays: config.eventRetentionDays,
     rateLimit: config.rateLimit,
     broadcastLimit: config.broadcastLimit,
+    progressLimit: config.progressLimit,
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   releasers.add(() => hub.stop());

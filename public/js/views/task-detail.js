@@ -45,12 +45,12 @@ export function createTaskDetail({ api, root }) {
                 fill(root, h('p', { class: 'muted empty' }, 'Loading…'));
             try {
                 const path = `/api/tasks/${encodeURIComponent(id)}`;
-                const [fresh, events] = await Promise.all([api.get(path), api.get(`${path}/events`)]);
+                const [fresh, events] = await Promise.all([api.get(path), loadHistory(api, path)]);
                 if (mine !== token)
                     return;
                 task ??= fresh.task;
                 updateTask(fresh.task);
-                history = mergeHistory(events.events, history);
+                history = mergeHistory(events, history);
             }
             catch (error) {
                 if (mine !== token)
@@ -88,4 +88,20 @@ function mergeHistory(a, b) {
     for (const e of [...a, ...b])
         byId.set(e.id, e);
     return [...byId.values()].sort((x, y) => x.id - y.id).slice(-HISTORY_SHOWN);
+}
+/** Pages of history read at most when a task is shown; the dashboard keeps only the newest events of them. */
+const HISTORY_PAGES = 10;
+/** The task's history (`GET …/events`, paged), following `nextCursor` for up to `HISTORY_PAGES` pages. */
+async function loadHistory(api, path) {
+    let events = [];
+    let cursor = null;
+    for (let i = 0; i < HISTORY_PAGES; i++) {
+        const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+        const page = await api.get(`${path}/events${query}`);
+        events = [...events, ...page.events].slice(-HISTORY_SHOWN);
+        cursor = page.nextCursor;
+        if (cursor === null)
+            break;
+    }
+    return events;
 }
