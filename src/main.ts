@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
-import { trackConnections } from './http/connections.js';
+import { requestTimeoutOptions, trackConnections } from './http/connections.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
 import { messageRoutes } from './http/routes/messages.js';
 import { rpcRoutes } from './http/routes/rpc.js';
@@ -76,8 +76,12 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
     }),
   });
 
-  const server = http.createServer(serverOptionsFor(app), app);
-  const connections = trackConnections(server);
+  const server = http.createServer({ ...serverOptionsFor(app), ...requestTimeoutOptions }, app);
+  const connections = trackConnections(
+    server,
+    { maxConnections: config.maxConnections, idleTimeoutMs: config.idleTimeoutMs },
+    logger.child({ part: 'http' }),
+  );
   await listen(server, config, releasers);
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
