@@ -59,8 +59,39 @@ type Releasers = ReturnType<typeof createReleasers>;
 async function startParts(config: Config, logger: Logger, releasers: Releasers): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
-  const { store, hub, rpc, streams } = startCore(config, secret, logger, releasers);
-  const mail = await startEmail(config, hub, secret, logger, releasers);
+  const core = startCore(config, secret, logger, releasers);
+  const mail = await startEmail(config, core.hub, secret, logger, releasers);
+  const web = await startHttp(config, logger, core, mail, releasers);
+
+  const adminToken = core.hub.tokens.signAdmin();
+  const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
+  if (tokenFile) logger.info({ file: tokenFile }, `admin token written to ${tokenFile}`);
+  logger.info({ url: web.url, dataDir: config.dataDir }, `taskhub listening on ${web.url}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await web.drain();
+      // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
+      await releasers.releaseAll();
+      logger.info('taskhub stopped');
+    })());
+
+  return { url: web.url, config, hub: core.hub, rpc: core.rpc, adminToken, smtpPort: mail.inbound.port, stop };
+}
+
+/**
+ * The HTTP listener over the app, with its connection accounting. `drain()` begins shutdown: new requests get
+ * `503`, waiting RPCs and streams end, idle connections close, and it resolves once the listener has closed
+ * (cutting what is left after `DRAIN_MS`).
+ */
+async function startHttp(
+  config: Config,
+  logger: Logger,
+  { hub, rpc, streams, store }: ReturnType<typeof startCore>,
+  mail: Awaited<ReturnType<typeof startEmail>>,
+  releasers: Releasers,
+) {
   let shuttingDown = false;
   const app = createApp({
     hub,
@@ -69,13 +100,8 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
     apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
-    stats: () => ({
-      ...hub.stats(),
-      rpc: { waiting: rpc.size() },
-      outbox: store.outbox.counts(),
-    }),
+    stats: () => ({ ...hub.stats(), rpc: { waiting: rpc.size() }, outbox: store.outbox.counts() }),
   });
-
   const server = http.createServer({ ...serverOptionsFor(app), ...requestTimeoutOptions }, app);
   const connections = trackConnections(
     server,
@@ -86,29 +112,18 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  const adminToken = hub.tokens.signAdmin();
-  const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
-  if (tokenFile) logger.info({ file: tokenFile }, `admin token written to ${tokenFile}`);
-  logger.info({ url, dataDir: config.dataDir }, `taskhub listening on ${url}`);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      shuttingDown = true;
-      // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
-      rpc.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      streams.close();
-      connections.closeIdle();
-      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
-      await closed;
-      clearTimeout(cut);
-      // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
-      await releasers.releaseAll();
-      logger.info('taskhub stopped');
-    })());
-
-  return { url, config, hub, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+  const drain = async () => {
+    shuttingDown = true;
+    // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
+    rpc.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    streams.close();
+    connections.closeIdle();
+    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    await closed;
+    clearTimeout(cut);
+  };
+  return { url, drain };
 }
 
 /** The store, the hub, the rpc waiters and the stream registry: everything that needs no port. */
