@@ -46,6 +46,8 @@ export interface Config {
   /** A connection that has sent nothing, or is idle between requests, for this long is closed, ms. Default 5000. */
   readonly idleTimeoutMs: number;
   readonly logLevel: string;
+  /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -81,6 +83,7 @@ const schema = z.object({
   TASKHUB_MAX_CONNECTIONS: integer(16, 1_000_000).default(1000),
   TASKHUB_IDLE_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 /**
@@ -122,5 +125,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxConnections: e.TASKHUB_MAX_CONNECTIONS,
     idleTimeoutMs: e.TASKHUB_IDLE_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   });
 }

@@ -3,10 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
+import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { logTaskEvents } from './hub/event-log.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
 import { requestTimeoutOptions, trackConnections } from './http/connections.js';
 import { mailboxRoutes } from './http/routes/mailbox.js';
@@ -42,7 +45,7 @@ export interface Taskhub {
 const DRAIN_MS = 2000;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
-export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+export async function startTaskhub(config: Config, logger: Logger = createLogger(config)): Promise<Taskhub> {
   const releasers = createReleasers((err) => logger.error({ err }, 'releasing part of a failed start failed'));
   try {
     return await startParts(config, logger, releasers);
@@ -60,7 +63,7 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
   const core = startCore(config, secret, logger, releasers);
-  const mail = await startEmail(config, core.hub, secret, logger, releasers);
+  const mail = await startEmail(config, core.hub, secret, logger, core.metrics, releasers);
   const web = await startHttp(config, logger, core, mail, releasers);
 
   const adminToken = core.hub.tokens.signAdmin();
@@ -88,7 +91,7 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
 async function startHttp(
   config: Config,
   logger: Logger,
-  { hub, rpc, streams, store }: ReturnType<typeof startCore>,
+  { hub, rpc, streams, store, metrics }: ReturnType<typeof startCore>,
   mail: Awaited<ReturnType<typeof startEmail>>,
   releasers: Releasers,
 ) {
@@ -99,7 +102,8 @@ async function startHttp(
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
-    apiRouters: [rpcRoutes(rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
+    metrics,
+    apiRouters: [rpcRoutes(rpc, metrics.rpc), messageRoutes(hub), mailboxRoutes(mail.mailbox)],
     stats: () => ({ ...hub.stats(), rpc: { waiting: rpc.size() }, outbox: store.outbox.counts() }),
   });
   const server = http.createServer({ ...serverOptionsFor(app), ...requestTimeoutOptions }, app);
@@ -158,7 +162,11 @@ function startCore(config: Config, secret: string, logger: Logger, releasers: Re
     },
   );
   releasers.add(() => streams.close());
-  return { store, hub, rpc, streams };
+  const metrics = createMetrics(hub, streams);
+  releasers.add(() => metrics.close());
+  const unlogTasks = logTaskEvents(hub.bus, logger);
+  releasers.add(() => unlogTasks());
+  return { store, hub, rpc, streams, metrics };
 }
 
 /** Binds the HTTP listener; a port that is taken fails the start with an error naming `PORT`. */
@@ -185,6 +193,7 @@ async function startEmail(
   hub: ReturnType<typeof createHub>,
   secret: string,
   logger: Logger,
+  metrics: Metrics,
   releasers: Releasers,
 ) {
   const { store } = hub;
@@ -192,7 +201,14 @@ async function startEmail(
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox, { maxBytes: config.devMailboxBytes });
   const inbound = await startInboundSmtp(
-    { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
+    {
+      tasks: hub.tasks,
+      agents: store.agents,
+      replyAddresses,
+      logger: logger.child({ part: 'smtp-in' }),
+      touch: (agent) => hub.agents.touch(agent),
+      onOutcome: metrics.mailReceived,
+    },
     {
       port: config.smtpPort,
       host: config.host,
@@ -213,7 +229,14 @@ async function startEmail(
     replyAddresses,
   });
   const sender = createOutboxSender(
-    { outbox: store.outbox, bus: hub.bus, transport, composer, logger: logger.child({ part: 'smtp-out' }) },
+    {
+      outbox: store.outbox,
+      bus: hub.bus,
+      transport,
+      composer,
+      logger: logger.child({ part: 'smtp-out' }),
+      onOutcome: metrics.mailSent,
+    },
     { now: hub.now },
   );
   sender.start();
@@ -235,7 +258,7 @@ export async function runFromEnvironment(env: Record<string, string | undefined>
     process.stderr.write(`taskhub: ${error.message}\n`);
     process.exit(1);
   }
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
   let taskhub: Taskhub;
   try {
     taskhub = await startTaskhub(config, logger);

@@ -6,5 +6,6 @@ export { TaskhubClient, type TaskhubClientOptions, type ProgressReport } from '.
 export { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError, TaskhubError, type ErrorDetail } from './errors.js';
 export type { FetchLike } from './http.js';
 export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
+export { describeError, stderrReporter, type ErrorInfo, type ErrorReporter } from './report.js';
 export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';
 export * from './types.js';

@@ -10,7 +10,8 @@ import { authenticate } from './auth.js';
 import { batchChanges, holdUntilCommitted } from './commit-gate.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
 import { checkJsonBody } from './json-body.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { logRequests } from './request-log.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
 import { opsRoutes } from './routes/ops.js';
@@ -31,12 +32,14 @@ export interface AppDeps {
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
   isShuttingDown: () => boolean;
+  /** The hub's metrics, when the caller also feeds them (mail, rpc). Default: made here, and closed by nobody. */
+  metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const { hub, streams, logger } = deps;
   const app = express();
-  const metrics = createMetrics(hub, streams);
+  const metrics = deps.metrics ?? createMetrics(hub, streams);
   app.disable('x-powered-by');
   app.set('etag', false);
 
@@ -47,17 +50,24 @@ export function createApp(deps: AppDeps): express.Express {
   };
 
   app.use(refuseWhileStopping);
-  app.use(metrics.middleware);
+  app.use(metrics.middleware(app));
+  app.use(logRequests(logger));
   app.use(holdUntilCommitted(hub.store));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   // `verify` sees the raw bytes before they are decoded and parsed: bad UTF-8, too deep, numbers out of range.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) }));
   app.use(batchChanges(hub.store));
   app.use(opsRoutes(hub, metrics.registry, deps.stats));
-  app.use('/api', metrics.rememberBase, authenticate(hub));
+  app.use('/api', authenticate(hub));
   app.use('/api', agentRoutes(hub), taskRoutes(hub), eventRoutes(hub, streams), ...(deps.apiRouters ?? []));
   app.use('/api', notFoundHandler);
-  app.use(express.static(deps.publicDir, { index: 'index.html' }));
+  app.use(
+    express.static(deps.publicDir, {
+      index: 'index.html',
+      // Marks the request for the metrics, whose route label is otherwise 'unmatched' (no route ran).
+      setHeaders: (res) => void ((res as unknown as express.Response).locals.servedStatic = true),
+    }),
+  );
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));
   return app;

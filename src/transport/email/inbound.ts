@@ -44,7 +44,14 @@ interface Deps {
   agents: Pick<AgentStore, 'findByEmail'>;
   replyAddresses: ReplyAddresses;
   logger: Logger;
+  /** Called with the agent whose emailed reply was taken: it was seen, as a request would show it. */
+  touch?: (agent: string) => void;
+  /** Told each mail's outcome: `reply` (taken), `kept` (in the dev mailbox) or `refused`. For metrics. */
+  onOutcome?: (outcome: 'reply' | 'kept' | 'refused') => void;
 }
+
+/** Addresses in a refusal, left out of its log line: a reply address carries its signature. */
+const withoutAddresses = (text: string) => text.replace(/<[^>]*>/g, '<…>');
 
 type Recipient = ReplyTarget | { kind: 'mailbox'; address: string };
 
@@ -120,7 +127,12 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     // Checked again: the agent's address may have changed since RCPT.
     const recipients = session.envelope.rcptTo.map((rcpt) => resolve(rcpt.address, sender));
     const reply = recipients.find((r): r is ReplyTarget => r.kind === 'reply');
-    if (reply) await applyReply(deps.tasks, options.onMessageReply, reply, mail, sender);
+    if (reply) {
+      await applyReply(deps.tasks, options.onMessageReply, reply, mail, sender);
+      deps.touch?.(reply.agent);
+      logger.info({ agent: reply.agent, kind: reply.replyKind, id: reply.id }, 'mail reply taken');
+    }
+    deps.onOutcome?.(reply ? 'reply' : 'kept');
     const receivedAt = now();
     options.devMailbox?.add(
       recipients.flatMap((r) => (r.kind === 'mailbox' ? [toDevMail(mail, { from: sender, to: r.address }, receivedAt)] : [])),
@@ -129,7 +141,11 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
   };
 
   const toSmtpError = (error: unknown): Error => {
-    if (error instanceof SmtpRefusal) return error;
+    deps.onOutcome?.('refused');
+    if (error instanceof SmtpRefusal) {
+      logger.info({ smtpCode: error.responseCode, why: withoutAddresses(error.message) }, 'mail refused');
+      return error;
+    }
     logger.error({ err: error }, 'inbound mail failed');
     return new SmtpRefusal(451, '4.3.0 The hub could not take this mail right now; try again later');
   };

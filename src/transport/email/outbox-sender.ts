@@ -27,7 +27,11 @@ interface Deps {
   transport: Pick<Transporter, 'sendMail' | 'close'>;
   composer: Composer;
   logger: Logger;
+  /** Told each send's outcome: `sent`, `retried` (failed, tried again later), `failed` (for good). For metrics. */
+  onOutcome?: (outcome: MailOutcome) => void;
 }
+
+export type MailOutcome = 'sent' | 'retried' | 'failed';
 
 /** SMTP client timeouts (ms): a dead or stalled server fails the send instead of holding the outbox. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 } as const;
@@ -93,7 +97,9 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
  * one immediate; `stop()` clears them after flushing what it can within `flushMs`. A permanent refusal (5xx) marks the
  * mail failed at once: the same mail would be refused again.
  */
-export function createOutboxSender({ outbox, bus, transport, composer, logger }: Deps, options: OutboxSenderOptions = {}) {
+export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}) {
+  const { outbox, bus, transport, composer, logger } = deps;
+  const counted = (outcome: MailOutcome) => deps.onOutcome?.(outcome);
   const now = options.now ?? Date.now;
   const maxAgeMs = options.maxAgeMs ?? 24 * 3600 * 1000;
   const retryBaseMs = options.retryBaseMs ?? 1000;
@@ -118,13 +124,15 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     const at = now();
     if (isPermanent(error) || at - item.createdAt >= maxAgeMs) {
       outbox.markFailed(item.id, reason);
-      logger.warn({ outboxId: item.id, to: item.email, attempts: item.attempts, err: reason }, 'mail failed for good');
+      counted('failed');
+      logger.warn({ outboxId: item.id, agent: item.agent, attempts: item.attempts, err: reason }, 'mail failed for good');
       return;
     }
     const retryAt = Math.min(at + retryDelayMs(item.attempts, retryBaseMs, retryMaxMs), item.createdAt + maxAgeMs);
     outbox.retryAt(item.id, retryAt, reason);
     if (isServerWide(error)) pausedUntil = retryAt;
-    logger.info({ outboxId: item.id, attempts: item.attempts, retryInMs: retryAt - at, err: reason }, 'mail send failed');
+    counted('retried');
+    logger.info({ outboxId: item.id, agent: item.agent, attempts: item.attempts, retryInMs: retryAt - at, err: reason }, 'mail send failed');
   };
 
   const sendOne = async (item: OutboxItem) => {
@@ -134,6 +142,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     } catch (error) {
       // An event the composer cannot read will not read better later; it must not pause the outbox either.
       outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
+      counted('failed');
       logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
       return;
     }
@@ -145,8 +154,10 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     }
     // Past the flush deadline the store may be closed: the claim then expires and the mail is sent on next start.
     if (stopped) return;
-    if (error === undefined) outbox.markSent(item.id, now());
-    else settleFailure(item, error);
+    if (error !== undefined) return settleFailure(item, error);
+    outbox.markSent(item.id, now());
+    counted('sent');
+    logger.info({ outboxId: item.id, agent: item.agent, eventId: item.event.id, type: item.event.type, attempts: item.attempts }, 'mail sent');
   };
 
   const scheduleNext = () => {
