@@ -37,6 +37,14 @@ export interface Config {
   readonly streamBufferBytes: number;
   /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
   readonly eventRetentionDays: number;
+  /** `progress` calls one task may take per minute; 0 = off. Default 60. */
+  readonly progressLimit: number;
+  /** Bytes the dev mailbox keeps before dropping its oldest mails. Default 32 MiB. */
+  readonly devMailboxBytes: number;
+  /** Open connections the HTTP listener holds at most; past it new ones are shed. Default 1000. */
+  readonly maxConnections: number;
+  /** A connection that has sent nothing, or is idle between requests, for this long is closed, ms. Default 5000. */
+  readonly idleTimeoutMs: number;
   readonly logLevel: string;
   /** Origins allowed by CORS; `'*'` for any, empty for CORS off (the default). */
   readonly corsOrigins: readonly string[] | '*';
@@ -93,6 +101,10 @@ const schema = z.object({
     .optional(),
   TASKHUB_TRUST_PROXY: z.string().transform(trustProxyValue).optional(),
   TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
+  TASKHUB_PROGRESS_LIMIT: integer(0, 1_000_000).default(60),
+  TASKHUB_DEV_MAILBOX_BYTES: integer(1 << 20, 1 << 30).default(32 << 20),
+  TASKHUB_MAX_CONNECTIONS: integer(16, 1_000_000).default(1000),
+  TASKHUB_IDLE_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
@@ -131,6 +143,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxStreams: e.TASKHUB_MAX_STREAMS,
     streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
     eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
+    progressLimit: e.TASKHUB_PROGRESS_LIMIT,
+    devMailboxBytes: e.TASKHUB_DEV_MAILBOX_BYTES,
+    maxConnections: e.TASKHUB_MAX_CONNECTIONS,
+    idleTimeoutMs: e.TASKHUB_IDLE_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     corsOrigins: e.TASKHUB_CORS_ORIGINS?.[0] === '*' ? '*' : (e.TASKHUB_CORS_ORIGINS ?? []),
     trustProxy: e.TASKHUB_TRUST_PROXY ?? false,

@@ -10,6 +10,7 @@ import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
 import { batchChanges, holdUntilCommitted } from './commit-gate.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
+import { checkJsonBody } from './json-body.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { logRequests } from './request-log.js';
 import { agentRoutes } from './routes/agents.js';
@@ -89,7 +90,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(logRequests(logger));
   app.use(holdUntilCommitted(hub.store));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
-  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  // `verify` sees the raw bytes before they are decoded and parsed: bad UTF-8, too deep, numbers out of range.
+  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) }));
   app.use(batchChanges(hub.store));
   app.use(opsRoutes(hub, metrics.registry, deps.stats));
   app.use(openApiRoute(exposure.publicUrl));

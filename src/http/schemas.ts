@@ -14,6 +14,8 @@ export const LIMITS = {
   maxLeaseSeconds: 7 * 24 * 3600,
   listDefault: 50,
   listMax: 200,
+  historyDefault: 100,
+  historyMax: 1000,
   pendingDefault: 100,
   pendingMax: 500,
 } as const;
@@ -80,6 +82,11 @@ export const taskListQuery = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
   agent: agentName.optional(),
   limit: pageLimit(LIMITS.listDefault, LIMITS.listMax),
+  cursor: z.string().min(1).max(100).optional(),
+});
+
+export const taskEventsQuery = z.strictObject({
+  limit: pageLimit(LIMITS.historyDefault, LIMITS.historyMax),
   cursor: z.string().min(1).max(100).optional(),
 });
 

@@ -18,6 +18,7 @@ export type DeliveryPlanner = (event: HubEvent) => void;
 export function createChangeRecorder(store: Store, bus: EventBus) {
   const planners: DeliveryPlanner[] = [];
   let pending: HubEvent[] = [];
+  let undos: Array<() => void> = [];
   let depth = 0;
 
   return {
@@ -26,27 +27,42 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
     },
 
     run<T>(change: () => T): T {
-      // A nested change that throws rolls back to its savepoint: drop exactly the events it emitted.
+      // A nested change that throws rolls back to its savepoint: drop exactly the events it emitted and undo
+      // exactly what it spent.
       const emittedBefore = pending.length;
+      const undoBefore = undos.length;
       depth += 1;
       let result: T;
       try {
         result = store.transaction(change);
       } catch (error) {
         pending.length = emittedBefore;
+        for (const undo of undos.splice(undoBefore).reverse()) undo();
         throw error;
       } finally {
         depth -= 1;
       }
-      if (depth === 0 && pending.length > 0) {
+      if (depth === 0 && (pending.length > 0 || undos.length > 0)) {
         const written = pending;
+        const undoing = undos;
         pending = [];
+        undos = [];
         // Under group commit the change is durable only when its batch commits: publish then, or never.
         store.afterCommit((committed) => {
           if (committed) for (const event of written) bus.publish(event);
+          else for (const undo of undoing.reverse()) undo();
         });
       }
       return result;
+    },
+
+    /**
+     * Registers what undoes an in-memory effect of the current change (a rate-limit unit spent) should the change
+     * roll back, at once or when its group commit fails. Only valid inside `run`.
+     */
+    onRollback(undo: () => void): void {
+      if (depth === 0) throw new Error('onRollback() outside of a change');
+      undos.push(undo);
     },
 
     /** Appends an event; only valid inside `run`. */

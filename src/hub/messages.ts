@@ -181,6 +181,7 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
       const recipients = input.to === BROADCAST ? broadcastAudience(actor) : resolveList(list, parent);
       checkFanOut(input, recipients);
       const limits = rateLimits.admit(actor, kind);
+      changes.onRollback(() => rateLimits.refund(actor, kind));
       const threadId = parent?.threadId ?? randomUUID();
       const createdAt = now();
       return { messages: recipients.map((to) => storeOne(actor, input, to, threadId, createdAt)), rateLimits: limits };

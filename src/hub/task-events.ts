@@ -2,6 +2,7 @@ import { EVENT_AUDIENCE, type TaskEventType, type Transition } from '../domain/t
 import type { Task } from '../domain/types.js';
 import type { TaskPatch, TaskRecord } from '../store/tasks.js';
 import type { Store } from '../store/index.js';
+import { compactTaskEventData } from '../store/event-refs.js';
 import type { ChangeRecorder } from './changes.js';
 import { presentTask } from './present.js';
 
@@ -18,13 +19,17 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
   /** Emits the event and returns the task as it presented it, so that nobody presents the same row twice. */
   const emitFor = (type: TaskEventType, record: TaskRecord, extra: Record<string, unknown> = {}): Task => {
     const task = presentTask(record);
+    const data = JSON.stringify({ taskId: record.id, task, ...extra });
+    const storedData = compactTaskEventData(task, extra, data.length);
     changes.emit({
       type,
       at: record.updatedAt,
       taskId: record.id,
       taskSeq: record.seq,
       recipients: taskEventRecipients(type, record),
-      data: JSON.stringify({ taskId: record.id, task, ...extra }),
+      data,
+      // A large payload or result is stored once, in the task row, not again in every event about the task.
+      ...(storedData !== undefined && { storedData }),
       task,
     });
     return task;
@@ -32,6 +37,7 @@ export function createTaskEvents(store: Store, changes: ChangeRecorder, now: () 
 
   return {
     run: changes.run,
+    onRollback: changes.onRollback,
     emitFor,
 
     /**

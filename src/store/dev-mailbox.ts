@@ -16,6 +16,21 @@ export interface DevMail {
 
 export type NewDevMail = Omit<DevMail, 'id'>;
 
+/** A mail as a list shows it: `text` and the `event.json` text at most `previewChars` long. */
+export interface DevMailPreview extends Omit<DevMail, 'json'> {
+  /** The JSON text of `event.json`, cut; `null` when the mail has none. */
+  jsonText: string | null;
+  /** True when `text` or `jsonText` was cut. */
+  cut: boolean;
+}
+
+/** How many mails and bytes the table keeps; the oldest go first past either. */
+export interface DevMailboxBounds {
+  maxMails: number;
+  /** Bytes of subject, headers, text and JSON summed over the kept mails. */
+  maxBytes: number;
+}
+
 interface RawMail {
   id: number;
   sender: string;
@@ -25,6 +40,10 @@ interface RawMail {
   text: string;
   json: string | null;
   received_at: number;
+}
+
+interface RawPreview extends RawMail {
+  cut: number;
 }
 
 const fromRaw = (raw: RawMail): DevMail => ({
@@ -38,28 +57,44 @@ const fromRaw = (raw: RawMail): DevMail => ({
   receivedAt: raw.received_at,
 });
 
+/** The size a kept mail counts for; octet_length reads a value's size without loading it. */
+const SIZE_SQL = 'octet_length(subject) + octet_length(headers) + octet_length(text) + coalesce(octet_length(json), 0)';
+
 export type DevMailboxStore = ReturnType<typeof createDevMailboxStore>;
 
-/** The dev mailbox table: mail the embedded SMTP listener kept, newest rows beyond a cap dropped on insert. */
+/** The dev mailbox table: mail the embedded SMTP listener kept, the oldest dropped past a count and a byte bound. */
 export function createDevMailboxStore(db: Db) {
+  // Previews are cut in SQL, so that a list never copies whole bodies out of the database.
+  const previewColumns = `id, sender, recipient, subject, headers, received_at,
+    substr(text, 1, @chars) AS text, substr(json, 1, @chars) AS json,
+    (length(text) > @chars OR coalesce(length(json), 0) > @chars) AS cut`;
   const q = {
     insert: db.prepare(
       `INSERT INTO dev_mailbox (sender, recipient, subject, headers, text, json, received_at)
        VALUES (@from, @to, @subject, @headers, @text, @json, @receivedAt)`,
     ),
-    trim: db.prepare(`DELETE FROM dev_mailbox WHERE id <= (SELECT max(id) FROM dev_mailbox) - ?`),
-    newest: db.prepare<[number], RawMail>('SELECT * FROM dev_mailbox ORDER BY id DESC LIMIT ?'),
-    newestTo: db.prepare<[string, number], RawMail>(
-      'SELECT * FROM dev_mailbox WHERE recipient = ? ORDER BY id DESC LIMIT ?',
+    trimCount: db.prepare(`DELETE FROM dev_mailbox WHERE id <= (SELECT max(id) FROM dev_mailbox) - ?`),
+    // Keeps the newest mails whose sizes add up to at most the bound, and drops every older one.
+    trimBytes: db.prepare<[number]>(
+      `DELETE FROM dev_mailbox WHERE id < (
+         SELECT min(id) FROM (SELECT id, sum(${SIZE_SQL}) OVER (ORDER BY id DESC) AS total FROM dev_mailbox)
+         WHERE total <= ?)`,
     ),
+    page: db.prepare<{ chars: number; before: number; limit: number }, RawPreview>(
+      `SELECT ${previewColumns} FROM dev_mailbox WHERE id < @before ORDER BY id DESC LIMIT @limit`,
+    ),
+    pageTo: db.prepare<{ chars: number; before: number; limit: number; to: string }, RawPreview>(
+      `SELECT ${previewColumns} FROM dev_mailbox WHERE recipient = @to AND id < @before ORDER BY id DESC LIMIT @limit`,
+    ),
+    get: db.prepare<[number], RawMail>('SELECT * FROM dev_mailbox WHERE id = ?'),
   };
 
   return {
     /**
-     * Stores the mails and drops the oldest beyond `cap` rows. Callers run it in a transaction of their own
-     * (the store's `transaction`), which decides when it commits.
+     * Stores the mails and drops the oldest past the bounds. Callers run it in a transaction of their own (the
+     * store's `transaction`), which decides when it commits.
      */
-    add(mails: readonly NewDevMail[], cap: number): void {
+    add(mails: readonly NewDevMail[], bounds: DevMailboxBounds): void {
       for (const mail of mails) {
         q.insert.run({
           ...mail,
@@ -67,13 +102,34 @@ export function createDevMailboxStore(db: Db) {
           json: mail.json === null || mail.json === undefined ? null : JSON.stringify(mail.json),
         });
       }
-      q.trim.run(cap);
+      q.trimCount.run(bounds.maxMails);
+      q.trimBytes.run(bounds.maxBytes);
     },
 
-    /** The newest `limit` mails (to `to` when given, compared in lower case), oldest first. */
-    list(limit: number, to?: string): DevMail[] {
-      const rows = to === undefined ? q.newest.all(limit) : q.newestTo.all(to.toLowerCase(), limit);
-      return rows.reverse().map(fromRaw);
+    /**
+     * Up to `limit` mails older than `beforeId` (default: the newest), newest first, to `to` when given (compared
+     * in lower case), with `text` and the JSON text cut at `previewChars`.
+     */
+    listPreviews(query: { limit: number; beforeId?: number; to?: string; previewChars: number }): DevMailPreview[] {
+      const params = { chars: query.previewChars, before: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
+      const rows = query.to === undefined ? q.page.all(params) : q.pageTo.all({ ...params, to: query.to.toLowerCase() });
+      return rows.map((raw) => ({
+        id: raw.id,
+        from: raw.sender,
+        to: raw.recipient,
+        subject: raw.subject,
+        headers: JSON.parse(raw.headers) as Record<string, string>,
+        text: raw.text,
+        jsonText: raw.json,
+        cut: raw.cut === 1,
+        receivedAt: raw.received_at,
+      }));
+    },
+
+    /** One whole mail, or undefined. */
+    get(id: number): DevMail | undefined {
+      const raw = q.get.get(id);
+      return raw && fromRaw(raw);
     },
   };
 }

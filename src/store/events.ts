@@ -1,5 +1,6 @@
 import type { HubEvent, Task } from '../domain/types.js';
 import type { Db } from './db.js';
+import { createEventExpander } from './event-refs.js';
 
 export interface NewEvent {
   type: string;
@@ -10,6 +11,11 @@ export interface NewEvent {
   recipients: readonly string[];
   /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
   data: string;
+  /**
+   * What the row keeps instead of `data`, when that differs: large written-once task fields replaced by references
+   * (see event-refs.ts). Reads give `data` back.
+   */
+  storedData?: string;
   /** Passed on to the bus with the event, not stored (it is inside `data`). */
   task?: Task;
 }
@@ -22,18 +28,27 @@ interface RawEvent {
   data: string;
 }
 
-const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
+type Expand = (taskId: string | null, data: string) => string;
+
+const fromRaw = (raw: RawEvent, recipients: readonly string[], expand: Expand): HubEvent => ({
   id: raw.id,
   type: raw.type,
   at: raw.at,
   taskId: raw.task_id,
   recipients,
-  data: raw.data,
+  data: expand(raw.task_id, raw.data),
 });
+
+/** One page of a task's history: the events, and whether more follow. */
+export interface TaskHistoryPage {
+  events: HubEvent[];
+  more: boolean;
+}
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
 export function createEventStore(db: Db) {
+  const expander = createEventExpander(db);
   const q = {
     insert: db.prepare<[string, number, string | null, number | null, string], number>(
       'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?) RETURNING id',
@@ -44,7 +59,9 @@ export function createEventStore(db: Db) {
        WHERE r.agent = ? AND r.event_id > ? ORDER BY r.event_id LIMIT ?`,
     ),
     all: db.prepare<[number, number], RawEvent>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?'),
-    forTask: db.prepare<[number], RawEvent>('SELECT * FROM events WHERE task_seq = ? ORDER BY id'),
+    forTask: db.prepare<[number, number, number], RawEvent>(
+      'SELECT * FROM events WHERE task_seq = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
     lastId: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"),
     prune: db.prepare<[number], number>(
       `DELETE FROM event_recipients WHERE event_id <= ?`,
@@ -60,24 +77,41 @@ export function createEventStore(db: Db) {
   return {
     /** Appends one event; callers run it inside the transaction of the change it reports. */
     append(event: NewEvent): HubEvent {
-      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, event.data) as number;
+      const { storedData, ...rest } = event;
+      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, storedData ?? event.data) as number;
       for (const agent of event.recipients) q.addRecipient.run(agent, id);
-      return { id, ...event };
+      return { id, ...rest };
     },
 
     /** The agent's own events after `afterId`, oldest first, at most `limit`. */
     listForAgent(agent: string, afterId: number, limit: number): HubEvent[] {
-      return q.forAgent.all(agent, afterId, limit).map((raw) => fromRaw(raw, [agent]));
+      const expand = expander();
+      return q.forAgent.all(agent, afterId, limit).map((raw) => fromRaw(raw, [agent], expand));
     },
 
     /** Every event after `afterId` (the admin firehose), oldest first, at most `limit`. */
     listAll(afterId: number, limit: number): HubEvent[] {
-      return q.all.all(afterId, limit).map((raw) => fromRaw(raw, []));
+      const expand = expander();
+      return q.all.all(afterId, limit).map((raw) => fromRaw(raw, [], expand));
     },
 
-    /** Every event of the task with this `seq`, oldest first. */
-    listForTask(taskSeq: number): HubEvent[] {
-      return q.forTask.all(taskSeq).map((raw) => fromRaw(raw, []));
+    /**
+     * Events of the task with this `seq` after `afterId`, oldest first: at most `limit`, and no more once their
+     * data adds up to `maxChars` (the first event always comes, however large). The stored rows are small (large
+     * values are references); they are expanded one at a time, so a page never holds more than it returns.
+     */
+    listForTask(taskSeq: number, afterId: number, limit: number, maxChars = Infinity): TaskHistoryPage {
+      const expand = expander();
+      const rows = q.forTask.all(taskSeq, afterId, limit + 1);
+      const events: HubEvent[] = [];
+      let chars = 0;
+      for (const raw of rows.slice(0, limit)) {
+        const event = fromRaw(raw, [], expand);
+        if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
+        chars += event.data.length;
+        events.push(event);
+      }
+      return { events, more: rows.length > limit };
     },
 
     /** The newest id ever issued (0 before the first event). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HubEvent } from '../domain/types.js';
 import type { Db } from './db.js';
+import { createEventExpander } from './event-refs.js';
 
 export type OutboxStatus = 'queued' | 'sent' | 'failed';
 
@@ -42,6 +43,7 @@ export type OutboxStore = ReturnType<typeof createOutboxStore>;
  * `markSent`, `retryAt` or `markFailed`. Each operation is one statement, so each is atomic on its own.
  */
 export function createOutboxStore(db: Db) {
+  const expander = createEventExpander(db);
   const q = {
     enqueue: db.prepare(
       `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)
@@ -92,7 +94,14 @@ export function createOutboxStore(db: Db) {
         email: raw.email,
         attempts: raw.attempts,
         createdAt: raw.created_at,
-        event: { id: raw.event_id, type: raw.type, at: raw.at, taskId: raw.task_id, recipients: [raw.agent], data: raw.data },
+        event: {
+          id: raw.event_id,
+          type: raw.type,
+          at: raw.at,
+          taskId: raw.task_id,
+          recipients: [raw.agent],
+          data: expander()(raw.task_id, raw.data),
+        },
       };
     },
 

@@ -124,7 +124,7 @@ describe('a group commit that fails', () => {
     expect(store.pending()).toBe(true);
     const mail = { from: 'hub@localhost', to: 'someone@example.com', subject: 's', headers: {}, text: 't', json: null,
       receivedAt: 1 };
-    store.devMailbox.add([mail], 10);
+    store.devMailbox.add([mail], { maxMails: 10, maxBytes: 1 << 20 });
     // Both the open batch and the mail are committed by the time `add` returns.
     expect(store.pending()).toBe(false);
     expect(reader.prepare('SELECT count(*) FROM dev_mailbox').pluck().get()).toBe(1);

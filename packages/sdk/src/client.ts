@@ -95,9 +95,21 @@ export class TaskhubClient {
     return (await this.request<{ task: Task }>('GET', `/api/tasks/${seg(id)}`)).task;
   }
 
-  /** The task's recorded history, oldest first. */
+  /** The task's whole recorded history, oldest first, read page by page (see `taskEventsPage`). */
   async taskEvents(id: string): Promise<HubEvent[]> {
-    return (await this.request<{ events: HubEvent[] }>('GET', `/api/tasks/${seg(id)}/events`)).events;
+    const events: HubEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.taskEventsPage(id, { ...(cursor !== undefined && { cursor }) });
+      events.push(...page.events);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return events;
+  }
+
+  /** One page of the task's history, oldest first; `nextCursor` is `null` on the last page. */
+  taskEventsPage(id: string, query: { limit?: number; cursor?: string } = {}): Promise<{ events: HubEvent[]; nextCursor: string | null }> {
+    return this.request('GET', `/api/tasks/${seg(id)}/events`, { query: { ...query } });
   }
 
   /** Tasks the caller assigned or is the target of (an admin: all), newest first. */

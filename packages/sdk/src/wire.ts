@@ -130,9 +130,11 @@ export interface DevMail {
   /** Header names in lower case, values decoded; a repeated header's values joined by ", ". */
   headers: Record<string, string>;
   text: string;
-  /** The mail's `event.json` part, parsed; `null` when it has none. */
+  /** The mail's `event.json` part, parsed; `null` when it has none (in lists: its text, cut, when too long). */
   json: unknown;
   receivedAt: string;
+  /** In lists only: `true` when `text`, `json` or a header was cut to a preview (`GET /api/mailbox/:id` has it whole). */
+  truncated?: true;
 }
 
 /** The codes the hub answers errors with; each maps to one HTTP status (docs/http.md). */

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { DEV_MAILBOX_CAP } from '../../transport/email/dev-mailbox.js';
 import { mailboxQuery } from '../routes/mailbox.js';
 import * as s from '../schemas.js';
 import { answers } from './wire.js';
@@ -50,7 +49,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/api/tasks/pending', summary: "The agent's assigned tasks, urgent first, then oldest", tag: tasks, caller: 'agent', query: s.pendingQuery, ok: { status: 200, answer: 'tasks' }, errors: [403] },
   { method: 'post', path: '/api/tasks/rpc', summary: 'Assign a task and wait for its outcome (timeout 5–300 s, default 180)', tag: tasks, caller: 'any token', body: s.rpcBody, ok: { status: 200, answer: 'rpc' }, errors: [422, 429] },
   { method: 'get', path: '/api/tasks/:id', summary: 'One task', tag: tasks, caller: 'assigner or admin', ok: { status: 200, answer: 'task' }, errors: [404] },
-  { method: 'get', path: '/api/tasks/:id/events', summary: "The task's history, oldest first", tag: tasks, caller: 'assigner or admin', ok: { status: 200, answer: 'taskEvents' }, errors: [404] },
+  { method: 'get', path: '/api/tasks/:id/events', summary: "The task's history, oldest first, in pages", tag: tasks, caller: 'assigner or admin', query: s.taskEventsQuery, ok: { status: 200, answer: 'taskEvents' }, errors: [404] },
   { method: 'post', path: '/api/tasks/:id/claim', summary: 'assigned → claimed; the lease starts', tag: tasks, caller: 'target', body: s.claimBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
   { method: 'post', path: '/api/tasks/:id/progress', summary: '→ in_progress; the lease is renewed', tag: tasks, caller: 'target', body: s.progressBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
   { method: 'post', path: '/api/tasks/:id/complete', summary: '→ completed', tag: tasks, caller: 'target', body: s.completeBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
@@ -66,5 +65,6 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/api/events', summary: "The caller's event stream (Server-Sent Events), resumable with Last-Event-ID", tag: 'events', caller: 'any token', query: s.eventsQuery, ok: { status: 200, contentType: 'text/event-stream', description: 'frames `id:`, `event:`, `data:` (an Event as JSON); first `ready`' }, errors: [429] },
   { method: 'post', path: '/api/events/ticket', summary: 'A one-time ticket (valid 60 s) to open the event stream with `?ticket=` where no header can be sent', tag: 'events', caller: 'any token', body: s.emptyBody, ok: { status: 200, answer: 'ticket' }, errors: [503] },
 
-  { method: 'get', path: '/api/mailbox', summary: 'The dev mailbox of the embedded SMTP listener, newest last', tag: 'email', caller: 'admin', query: mailboxQuery(DEV_MAILBOX_CAP), ok: { status: 200, answer: 'mailbox' }, errors: [403] },
+  { method: 'get', path: '/api/mailbox', summary: 'The dev mailbox of the embedded SMTP listener, newest last', tag: 'email', caller: 'admin', query: mailboxQuery, ok: { status: 200, answer: 'mailbox' }, errors: [403] },
+  { method: 'get', path: '/api/mailbox/:id', summary: 'One whole mail of the dev mailbox', tag: 'email', caller: 'admin', ok: { status: 200, answer: 'mail' }, errors: [403, 404] },
 ];

@@ -87,6 +87,7 @@ export const devMailSchema = z
     text: z.string(),
     json: z.unknown(),
     receivedAt: time,
+    truncated: z.literal(true).optional().describe('in lists: text, json or a header was cut to a preview'),
   });
 
 const cursor = z.string().nullable().describe('pass back as `cursor` for the next page; null on the last');
@@ -110,7 +111,7 @@ export const answers = {
   task: z.object({ task: taskSchema }),
   tasks: z.object({ tasks: z.array(taskSchema) }),
   taskPage: z.object({ tasks: z.array(taskSchema), nextCursor: cursor }),
-  taskEvents: z.object({ events: z.array(eventSchema) }),
+  taskEvents: z.object({ events: z.array(eventSchema), nextCursor: cursor }),
   rpc: z.object({
     taskId: z.uuid(),
     status: z.enum(['completed', 'failed', 'cancelled', 'expired', 'timeout']),
@@ -127,7 +128,8 @@ export const answers = {
     messages: z.array(messageSchema),
     nextCursor: cursor.optional(),
   }),
-  mailbox: z.object({ mails: z.array(devMailSchema) }),
+  mailbox: z.object({ mails: z.array(devMailSchema), nextCursor: cursor }),
+  mail: z.object({ mail: devMailSchema }),
   ticket: z.object({
     ticket: z.string().describe('use once as `?ticket=` on GET /api/events'),
     expiresAt: time,

@@ -12,14 +12,27 @@ export function oneLine(value: string): string {
 
 /** At most `max` characters (code points), the last one an ellipsis when something was cut. */
 export function cut(value: string, max: number): string {
-  const chars = Array.from(value);
-  return chars.length <= max ? value : `${chars.slice(0, max - 1).join('')}…`;
+  // A string of at most `max` code units has at most `max` code points: most values end here, unsplit.
+  if (value.length <= max) return value;
+  const head = Array.from(value.slice(0, max * 2));
+  if (head.length <= max && value.length <= max * 2) return value;
+  return `${head.slice(0, max - 1).join('')}…`;
 }
 
+/**
+ * A value for people: pretty-printed when small, compact otherwise (pretty-printing grows with size times depth),
+ * and cut at `TEXT_VALUE_MAX_CHARS`, saying so.
+ */
 function showValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
-  const shown = cut(text ?? 'null', TEXT_VALUE_MAX_CHARS);
-  return shown.length < (text ?? '').length ? `${shown}\n(cut; the whole value is in event.json)` : shown;
+  const compact = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  const text = typeof value !== 'string' && compact.length <= TEXT_VALUE_MAX_CHARS ? JSON.stringify(value, null, 2) : compact;
+  return showText(text);
+}
+
+/** Text cut at `TEXT_VALUE_MAX_CHARS`, saying so. */
+function showText(text: string): string {
+  const shown = cut(text, TEXT_VALUE_MAX_CHARS);
+  return shown.length < text.length ? `${shown}\n(cut; the whole value is in event.json or through the API)` : shown;
 }
 
 const HOW_TO_REPLY = (id: string) => [
@@ -37,35 +50,35 @@ export function taskText(type: string, task: Task, extra: Record<string, unknown
   const lines: string[] = [];
   switch (type) {
     case 'task.assigned':
-      lines.push(`${task.assigner} assigned a task to ${task.target} (${facts}):`, '', task.task, '');
+      lines.push(`${task.assigner} assigned a task to ${task.target} (${facts}):`, '', showText(task.task), '');
       if (task.payload !== null) lines.push('Payload:', showValue(task.payload), '');
       if (task.attempts > 0) lines.push(`This is delivery ${task.attempts + 1}; earlier ones were not finished.`, '');
       lines.push(...HOW_TO_REPLY(task.id));
       break;
     case 'task.claimed':
-      lines.push(`${task.target} claimed your task:`, '', task.task);
+      lines.push(`${task.target} claimed your task:`, '', showText(task.task));
       break;
     case 'task.progress': {
       const report = (extra.progress ?? {}) as { message?: string | null; progress?: number | null };
       const percent = typeof report.progress === 'number' ? ` (${Math.round(report.progress * 100)}%)` : '';
-      lines.push(`${task.target} reports progress on your task${percent}:`, '', task.task);
-      if (report.message) lines.push('', report.message);
+      lines.push(`${task.target} reports progress on your task${percent}:`, '', showText(task.task));
+      if (report.message) lines.push('', showText(report.message));
       break;
     }
     case 'task.completed':
-      lines.push(`${task.target} completed your task:`, '', task.task, '', 'Result:', showValue(task.result));
+      lines.push(`${task.target} completed your task:`, '', showText(task.task), '', 'Result:', showValue(task.result));
       break;
     case 'task.failed':
-      lines.push(`Your task assigned to ${task.target} failed:`, '', task.task, '', `Error: ${task.error ?? 'unknown'}`);
+      lines.push(`Your task assigned to ${task.target} failed:`, '', showText(task.task), '', `Error: ${showText(task.error ?? 'unknown')}`);
       break;
     case 'task.cancelled':
-      lines.push(`The task assigned by ${task.assigner} to ${task.target} was cancelled:`, '', task.task);
+      lines.push(`The task assigned by ${task.assigner} to ${task.target} was cancelled:`, '', showText(task.task));
       break;
     case 'task.expired':
-      lines.push(`Your task assigned to ${task.target} expired (deadline ${task.deadline}):`, '', task.task);
+      lines.push(`Your task assigned to ${task.target} expired (deadline ${task.deadline}):`, '', showText(task.task));
       break;
     default:
-      lines.push(`Task ${task.id}: ${type}.`, '', task.task);
+      lines.push(`Task ${task.id}: ${type}.`, '', showText(task.task));
   }
   lines.push('', `-- `, `taskhub · task ${task.id} · status ${task.status}`);
   return `${lines.join('\n')}\n`;
@@ -76,7 +89,7 @@ export function messageText(message: Message): string {
   return [
     `${message.from} wrote to ${message.to}:`,
     '',
-    message.body,
+    showText(message.body),
     '',
     'Reply to this mail to answer in the thread; the body of your reply becomes the message.',
     '',

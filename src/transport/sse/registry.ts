@@ -92,6 +92,28 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
     }
   };
 
+  /** Writes `ready`, then the replay after `lastEventId` (or `reset`), then goes live. */
+  const start = async (session: StreamSession, lastEventId: number | undefined) => {
+    const { subscriber } = session;
+    await settled();
+    const newest = events.lastId();
+    const resumable = lastEventId !== undefined && lastEventId >= events.prunedThrough() && lastEventId <= newest;
+    session.cursor = resumable ? lastEventId : newest;
+    session.write(readyFrame(subscriber.name, session.cursor));
+    logger.info(
+      {
+        subscriber: subscriber.name,
+        ...(subscriber.admin && { admin: true }),
+        streams: bySubscriber.get(key(subscriber))?.size ?? 0,
+        ...(lastEventId !== undefined && { lastEventId, resumed: resumable }),
+      },
+      'stream opened',
+    );
+    if (resumable) await replayPages(session);
+    else if (lastEventId !== undefined) session.write(resetFrame(newest));
+    session.goLive();
+  };
+
   const heartbeat = setInterval(() => {
     const due = Date.now() - options.heartbeatMs / 2;
     for (const set of bySubscriber.values()) {
@@ -124,23 +146,14 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
       if (subscriber.admin) admins.add(session);
       else presence.opened(subscriber.name);
 
-      await settled();
-      const newest = events.lastId();
-      const resumable = lastEventId !== undefined && lastEventId >= events.prunedThrough() && lastEventId <= newest;
-      session.cursor = resumable ? lastEventId : newest;
-      session.write(readyFrame(subscriber.name, session.cursor));
-      logger.info(
-        {
-          subscriber: subscriber.name,
-          ...(subscriber.admin && { admin: true }),
-          streams: set.size,
-          ...(lastEventId !== undefined && { lastEventId, resumed: resumable }),
-        },
-        'stream opened',
-      );
-      if (resumable) await replayPages(session);
-      else if (lastEventId !== undefined) session.write(resetFrame(newest));
-      session.goLive();
+      try {
+        await start(session, lastEventId);
+      } catch (error) {
+        // A session whose replay failed must not stay registered: its agent would count as connected and get
+        // neither email nor its events.
+        session.close('error');
+        throw error;
+      }
       return session;
     },
 
