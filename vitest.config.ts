@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { findPostgresBinDir } from './test/helpers/postgres-cluster.js';
 
@@ -46,7 +47,16 @@ export const POSTGRES_INTEGRATION_FILES = [
   'test/integration/http.test.ts',
 ];
 
+// Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.
+const sdk = (file: string) => path.resolve(import.meta.dirname, 'packages/sdk/src', file);
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@taskhub\/sdk$/, replacement: sdk('index.ts') },
+      { find: /^@taskhub\/sdk\/wire$/, replacement: sdk('wire.ts') },
+    ],
+  },
   test: {
     globalSetup: runPostgresTests ? ['test/helpers/postgres-global.ts'] : [],
     reporters: ['default'],

@@ -60,7 +60,7 @@ describe('PostgreSQL store tables', () => {
     const e1 = await s.events.append({ type: 'task.assigned', at: 1, taskId: tasks[0]!.id, taskSeq: tasks[0]!.seq, recipients: ['worker', 'worker'], data: '{"z":1,"a":2}' });
     await s.events.append({ type: 'x', at: 50, taskId: null, recipients: ['other'], data: '{}' });
     expect(await s.events.listForAgent('worker', 0, 10)).toEqual([{ id: e1.id, type: 'task.assigned', at: 1, taskId: tasks[0]!.id, recipients: ['worker'], data: '{"z":1,"a":2}' }]);
-    expect((await s.events.listForTask(tasks[0]!.seq)).map((e) => e.id)).toEqual([e1.id]);
+    expect((await s.events.listForTask(tasks[0]!.seq, 0, 10)).events.map((e) => e.id)).toEqual([e1.id]);
     expect(await s.events.pruneBefore(10)).toBe(e1.id);
     expect(await s.events.prunedThrough()).toBe(e1.id);
     expect(await s.events.listForAgent('worker', 0, 10)).toEqual([]);
@@ -73,8 +73,8 @@ describe('PostgreSQL store tables', () => {
     expect((await s.messages.markRead('m-b', 9))?.readAt).toBe(9);
     expect(await s.messages.markRead('m-b', 10)).toBeUndefined();
     expect((await s.messages.inbox({ recipient: 'b', unreadOnly: true, limit: 5 })).length).toBe(0);
-    await s.devMailbox.add([1, 2, 3].map((n) => ({ from: 'f', to: 'r@x', subject: `s${n}`, headers: { n: String(n) }, text: 't', json: null, receivedAt: n })), 2);
-    expect((await s.devMailbox.list(10, 'R@X')).map((m) => m.subject)).toEqual(['s2', 's3']);
+    await s.devMailbox.add([1, 2, 3].map((n) => ({ from: 'f', to: 'r@x', subject: `s${n}`, headers: { n: String(n) }, text: 't', json: null, receivedAt: n })), { maxMails: 2, maxBytes: 1e6 });
+    expect((await s.devMailbox.listPreviews({ limit: 10, to: 'R@X', previewChars: 10 })).map((m) => m.subject)).toEqual(['s3', 's2']);
     expect(await s.outbox.instanceId()).toBe(await s.outbox.instanceId());
   });
 

@@ -1,5 +1,6 @@
 import type { HubEvent } from '../../domain/types.js';
-import type { EventTable, NewEvent } from '../store.js';
+import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
+import { expanderFor } from './event-expander.js';
 import type { Session } from './session.js';
 
 interface RawEvent {
@@ -10,13 +11,15 @@ interface RawEvent {
   data: string;
 }
 
-const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
+type Expand = (taskId: string | null, data: string) => string;
+
+const fromRaw = (raw: RawEvent, recipients: readonly string[], expand: Expand): HubEvent => ({
   id: raw.id,
   type: raw.type,
   at: raw.at,
   taskId: raw.task_id,
   recipients,
-  data: raw.data,
+  data: expand(raw.task_id, raw.data),
 });
 
 // The event and who it is for in one round trip.
@@ -36,18 +39,22 @@ const PRUNED_THROUGH = "SELECT value FROM meta WHERE key = 'events_pruned_throug
  * seen id n can never later find a committed id below n (docs/storage.md, "Event ids").
  */
 export function createEventTable(s: Session): EventTable {
-  const list = async (sql: string, params: readonly unknown[], recipients: (raw: RawEvent) => readonly string[]) =>
-    (await s.rows<RawEvent>(sql, params)).map((raw) => fromRaw(raw, recipients(raw)));
+  const list = async (sql: string, params: readonly unknown[], recipients: readonly string[]) => {
+    const rows = await s.rows<RawEvent>(sql, params);
+    const expand = await expanderFor(s, rows);
+    return rows.map((raw) => fromRaw(raw, recipients, expand));
+  };
   const prunedThrough = async (t: Session) => Number((await t.rows<{ value: string }>(PRUNED_THROUGH))[0]?.value ?? 0);
 
   return {
     // One statement, so atomic on the pool as it is.
     async append(event: NewEvent) {
+      const { storedData, ...rest } = event;
       const [row] = await s.rows<{ id: number }>(APPEND, [
-        event.type, event.at, event.taskId, event.taskSeq ?? null, event.data, event.recipients,
+        event.type, event.at, event.taskId, event.taskSeq ?? null, storedData ?? event.data, event.recipients,
       ]);
       await s.wroteEvents();
-      return { id: row!.id, ...event };
+      return { id: row!.id, ...rest };
     },
 
     listForAgent: (agent, afterId, limit) =>
@@ -55,14 +62,29 @@ export function createEventTable(s: Session): EventTable {
         `SELECT e.id, e.type, e.at, e.task_id, e.data FROM event_recipients r JOIN events e ON e.id = r.event_id
          WHERE r.agent = $1 AND r.event_id > $2 ORDER BY r.event_id LIMIT $3`,
         [agent, afterId, limit],
-        () => [agent],
+        [agent],
       ),
 
     listAll: (afterId, limit) =>
-      list('SELECT id, type, at, task_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit], () => []),
+      list('SELECT id, type, at, task_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2', [afterId, limit], []),
 
-    listForTask: (taskSeq) =>
-      list('SELECT id, type, at, task_id, data FROM events WHERE task_seq = $1 ORDER BY id', [taskSeq], () => []),
+    // One row past the page tells whether more follow; rows are expanded one at a time, up to the char budget.
+    async listForTask(taskSeq, afterId, limit, maxChars = Infinity): Promise<TaskHistoryPage> {
+      const rows = await s.rows<RawEvent>(
+        'SELECT id, type, at, task_id, data FROM events WHERE task_seq = $1 AND id > $2 ORDER BY id LIMIT $3',
+        [taskSeq, afterId, limit + 1],
+      );
+      const expand = await expanderFor(s, rows);
+      const events: HubEvent[] = [];
+      let chars = 0;
+      for (const raw of rows.slice(0, limit)) {
+        const event = fromRaw(raw, [], expand);
+        if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
+        chars += event.data.length;
+        events.push(event);
+      }
+      return { events, more: rows.length > limit };
+    },
 
     // The newest committed id, not the sequence's last value: a drawn id may still be uncommitted (or rolled back).
     async lastId() {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
+import { expanderFor } from './event-expander.js';
 import type { Session } from './session.js';
 
 interface RawClaimed {
@@ -40,13 +41,21 @@ export function createOutboxTable(s: Session): OutboxTable {
     async claimDue(now, visibleAgainAt): Promise<OutboxItem | undefined> {
       const [raw] = await s.rows<RawClaimed>(CLAIM, [now, visibleAgainAt]);
       if (!raw) return undefined;
+      const expand = await expanderFor(s, [raw]);
       return {
         id: raw.id,
         agent: raw.agent,
         email: raw.email,
         attempts: raw.attempts,
         createdAt: raw.created_at,
-        event: { id: raw.event_id, type: raw.type, at: raw.at, taskId: raw.task_id, recipients: [raw.agent], data: raw.data },
+        event: {
+          id: raw.event_id,
+          type: raw.type,
+          at: raw.at,
+          taskId: raw.task_id,
+          recipients: [raw.agent],
+          data: expand(raw.task_id, raw.data),
+        },
       };
     },
 

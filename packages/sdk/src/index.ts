@@ -1,0 +1,11 @@
+/**
+ * The taskhub SDK: `import { TaskhubClient } from '@taskhub/sdk'` (or, in a project with the server installed,
+ * `from 'taskhub/client'`). It speaks the HTTP API, depends only on `eventsource`, and nothing in the server.
+ */
+export { TaskhubClient, type TaskhubClientOptions, type ProgressReport } from './client.js';
+export { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError, TaskhubError, type ErrorDetail } from './errors.js';
+export type { FetchLike } from './http.js';
+export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
+export { describeError, stderrReporter, type ErrorInfo, type ErrorReporter } from './report.js';
+export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';
+export * from './types.js';
