@@ -14,7 +14,7 @@ interface RawTaskValues extends TaskValues {
  * no query at all. Expanding stays per row, so a caller that stops early never builds the rest.
  */
 export async function expanderFor(
-  s: Session,
+  s: Pick<Session, 'rows'>,
   rows: readonly { task_id: string | null; data: string }[],
 ): Promise<(taskId: string | null, data: string) => string> {
   const ids = [...new Set(rows.filter((r) => r.task_id !== null && r.data.includes(REFS_MARK)).map((r) => r.task_id!))];

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { HubEvent } from '../../domain/types.js';
 import type { EventFeed } from '../store.js';
+import { expanderFor } from './event-expander.js';
 import { translateError } from './pool.js';
 
 /** The channel a transaction that wrote events notifies (once, at commit); the payload is ignored. */
@@ -42,12 +43,21 @@ export function createEventFeed(url: string, pool: pg.Pool, onError: (error: unk
   let backoff = FEED_RECONNECT_MIN_MS;
   let connecting: Promise<void> | undefined;
 
+  // Reads through the pool, not the LISTEN connection, so that a slow read never delays a notification.
+  const reader = {
+    rows: async <R>(sql: string, params?: readonly unknown[]): Promise<R[]> =>
+      (await pool.query(sql, params as unknown[]).catch(translateError)).rows as R[],
+  };
   const readOnce = async () => {
     for (;;) {
-      const { rows } = await pool.query<RawFeedEvent>(READ, [cursor, FEED_PAGE]).catch(translateError);
+      const rows = await reader.rows<RawFeedEvent>(READ, [cursor, FEED_PAGE]);
       if (stopped || rows.length === 0) return;
+      // Events stored by reference carry their full data on the bus too (event-refs.ts).
+      const expand = await expanderFor(reader, rows);
+      if (stopped) return;
       cursor = rows[rows.length - 1]!.id;
-      deliver(rows.map((r) => ({ id: r.id, type: r.type, at: r.at, taskId: r.task_id, recipients: r.recipients, data: r.data })));
+      const events = rows.map((r) => ({ id: r.id, type: r.type, at: r.at, taskId: r.task_id, recipients: r.recipients }));
+      deliver(events.map((e, i) => ({ ...e, data: expand(e.taskId, rows[i]!.data) })));
       if (rows.length < FEED_PAGE) return;
     }
   };
