@@ -38,6 +38,10 @@ export interface Config {
   /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
   readonly eventRetentionDays: number;
   readonly logLevel: string;
+  /** Base of the URLs in A2A cards; undefined means the listener's `http://HOST:PORT`. */
+  readonly publicUrl: string | undefined;
+  /** Serve A2A cards without a token. Default false. */
+  readonly a2aPublicCards: boolean;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +72,8 @@ const schema = z.object({
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
   TASKHUB_STREAM_BUFFER_BYTES: integer(1024, 1 << 30).default(1 << 20),
   TASKHUB_EVENT_RETENTION_DAYS: integer(7, 3650).default(7),
+  TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TASKHUB_A2A_PUBLIC_CARDS: z.enum(['true', 'false', '1', '0']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -106,5 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
     eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
+    publicUrl: e.TASKHUB_PUBLIC_URL?.replace(/\/+$/, ''),
+    a2aPublicCards: e.TASKHUB_A2A_PUBLIC_CARDS === 'true' || e.TASKHUB_A2A_PUBLIC_CARDS === '1',
   });
 }

@@ -39,6 +39,8 @@ export interface Taskhub {
 
 /** How long `stop()` lets requests in flight finish before their connections are cut (ms). */
 const DRAIN_MS = 2000;
+/** The version A2A cards name: the package's. */
+const TASKHUB_VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
 export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
@@ -78,6 +80,9 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     throw error;
   });
   let shuttingDown = false;
+  let url = '';
+  // Ends the A2A facade's waits and streams when the hub stops.
+  const a2aShutdown = new AbortController();
   const app = createApp({
     hub,
     streams,
@@ -86,6 +91,13 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     isShuttingDown: () => shuttingDown,
     rpc,
     mailbox: mail.mailbox,
+    a2a: {
+      publicUrl: () => config.publicUrl ?? url,
+      publicCards: config.a2aPublicCards,
+      version: TASKHUB_VERSION,
+      pollMs: config.rpcPollMs,
+      shutdown: a2aShutdown.signal,
+    },
     stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() } }),
   });
 
@@ -99,7 +111,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   const adminToken = hub.tokens.signAdmin();
   const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
@@ -112,6 +124,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       shuttingDown = true;
       // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
       rpc.close();
+      a2aShutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       streams.close();
       connections.closeIdle();

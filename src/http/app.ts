@@ -3,6 +3,7 @@ import path from 'node:path';
 import express, { type RequestHandler } from 'express';
 
 import type { Logger } from 'pino';
+import { a2aRoutes, type A2AOptions } from '../a2a/router.js';
 import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub/index.js';
 import type { RpcWaiters } from '../rpc/waiters.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   publicDir: string;
   /** True once shutdown has begun: new requests get `503 shutting_down`. */
   isShuttingDown: () => boolean;
+  /** The A2A facade's settings (`src/a2a/`). */
+  a2a: Omit<A2AOptions, 'bodyLimit'>;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -51,6 +54,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(refuseWhileStopping);
   app.use(metrics.middleware);
+  // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
+  app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   app.use(opsRoutes(metrics.registry));

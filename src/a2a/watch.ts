@@ -1,0 +1,59 @@
+import { isTerminal } from '../domain/task-status.js';
+import type { Actor, HubEvent } from '../domain/types.js';
+import type { Hub } from '../hub/index.js';
+
+/** Events that end a task: its stream closes after them. */
+const ENDS = new Set(['task.completed', 'task.failed', 'task.cancelled', 'task.expired']);
+export const endsTask = (event: HubEvent) => ENDS.has(event.type);
+
+export interface WatchOptions {
+  /** Events with an id at or below this were seen already. Default 0 (all of the task's history). */
+  afterId?: number;
+  /** Interval of the store read that catches events another hub wrote, ms. */
+  pollMs: number;
+  /** Ends the watch early (client gone, wait over). */
+  signal: AbortSignal;
+}
+
+/**
+ * Hands `onEvent` each recorded event of the task after `afterId`, in id order, until an event ends the task or
+ * the signal aborts. The task's stored history is the source (so another hub's events and a resume after
+ * `Last-Event-ID` both work); this process's bus only wakes the read early. Subscribes before the first read,
+ * so nothing committed between the two is missed.
+ */
+export async function watchTask(hub: Hub, actor: Actor, taskId: string, onEvent: (event: HubEvent) => void | Promise<void>,
+  options: WatchOptions): Promise<void> {
+  let afterId = options.afterId ?? 0;
+  let wake: (() => void) | undefined;
+  const unsubscribe = hub.bus.subscribe((event) => {
+    if (event.taskId === taskId) wake?.();
+  });
+  const onAbort = () => wake?.();
+  options.signal.addEventListener('abort', onAbort);
+  try {
+    while (!options.signal.aborted) {
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const events = await hub.tasks.events(actor, taskId);
+      for (const event of events) {
+        if (event.id <= afterId || options.signal.aborted) continue;
+        afterId = event.id;
+        await onEvent(event);
+        if (endsTask(event)) return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.pollMs)))]);
+      clearTimeout(timer);
+    }
+  } finally {
+    wake = undefined;
+    unsubscribe();
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Waits until the task is terminal or the signal aborts; resolves either way. */
+export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, pollMs: number, signal: AbortSignal): Promise<void> {
+  const task = await hub.tasks.get(actor, taskId);
+  if (isTerminal(task.status)) return;
+  await watchTask(hub, actor, taskId, () => {}, { pollMs, signal });
+}
