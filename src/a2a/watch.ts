@@ -40,6 +40,9 @@ export async function watchTask(hub: Hub, actor: Actor, taskId: string, onEvent:
         await onEvent(event);
         if (endsTask(event)) return;
       }
+      // The task ended in an event the caller saw already: nothing more will come.
+      const last = events[events.length - 1];
+      if (last && endsTask(last) && last.id <= afterId) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.pollMs)))]);
       clearTimeout(timer);
