@@ -131,4 +131,22 @@ describe('A2A streams with the official client', () => {
     expect(text).toContain(`id: ${ids[ids.length - 1]}\n`);
     expect(text).toContain('"TASK_STATE_COMPLETED"');
   });
+
+  it('a stream on one hub follows a task completed through another hub on the same store', async () => {
+    const other = await startTestHub({ TASKHUB_RPC_POLL_MS: '100' }, hub.dataDir);
+    try {
+      const client = await a2aClient(`${hub.url}/a2a/agents/worker/`, boss.token);
+      const seen: string[] = [];
+      const done = collect(client.sendMessageStream(sendParams(userMessage('x-1', 'across'))), seen);
+      const task = await nextPending();
+      const there = (route: string, body: unknown) =>
+        fetch(`${other.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${worker.token}` }, body: JSON.stringify(body) });
+      await there(`/api/tasks/${task.id}/claim`, {});
+      await there(`/api/tasks/${task.id}/complete`, { result: 'from afar' });
+      await done;
+      expect(seen).toEqual(['task:TASK_STATE_SUBMITTED', 'status:TASK_STATE_SUBMITTED(Claimed by worker.)', 'artifact:"from afar"', 'status:TASK_STATE_COMPLETED']);
+    } finally {
+      await other.stop({ keepData: true });
+    }
+  });
 });

@@ -108,6 +108,21 @@ describe('A2A methods with the official client', () => {
   });
 });
 
+describe('A2A capability endpoint', () => {
+  it('routes each task to the least loaded agent offering the capability', async () => {
+    const second = await addAgent(hub, 'worker2', { capabilities: ['echo'] });
+    // worker already holds two open tasks; worker2 one.
+    for (const n of [1, 2]) await boss.post('/api/tasks', { target: 'worker', task: `busy ${n}` });
+    await boss.post('/api/tasks', { target: 'worker2', task: 'busy 3' });
+    const client = await a2aClient(`${hub.url}/a2a/capabilities/echo/`, boss.token);
+    const first: any = await client.sendMessage(sendParams(userMessage('c-1', 'one'), true));
+    expect(first.metadata.taskhub.target).toBe('worker2');
+    const next: any = await client.sendMessage(sendParams(userMessage('c-2', 'two'), true));
+    expect(next.metadata.taskhub.target).toBe('worker'); // now 2 and 2: the one assigned least recently
+    expect((await second.get('/api/tasks/pending')).body.tasks.map((t: any) => t.task)).toContain('one');
+  });
+});
+
 describe('A2A errors', () => {
   it('answers JSON-RPC and A2A error codes', async () => {
     const t = boss.token;
