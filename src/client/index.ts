@@ -4,6 +4,7 @@
  */
 export { TaskhubClient, type TaskhubClientOptions, type ProgressReport } from './client.js';
 export { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError, TaskhubError, type ErrorDetail } from './errors.js';
+export { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 export type { FetchLike } from './http.js';
 export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
 export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';

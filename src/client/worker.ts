@@ -1,3 +1,4 @@
+import { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 import { HttpError, TaskhubError } from './errors.js';
 import type { SubscribeOptions, Subscription } from './subscribe.js';
 import type { HubEvent, Task } from './types.js';
@@ -28,6 +29,11 @@ export interface WorkerOptions {
    * good (a revoked token, say): the worker takes no more tasks and should be stopped. Default: ignored.
    */
   onError?: (error: Error, info: { fatal: boolean }) => void;
+  /**
+   * Serve tasks by forwarding each to a remote A2A agent (see `a2aForwarder`): those of `capabilities` (default:
+   * every task no handler in `capabilities` takes, before `fallback`).
+   */
+  a2a?: A2AForwardOptions & { capabilities?: string[] };
   /** Reconnect backoff of the event stream. */
   stream?: Pick<SubscribeOptions, 'minDelayMs' | 'maxDelayMs'>;
 }
@@ -79,9 +85,12 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
   // Set when a task was left in the queue for want of a slot: the next free slot drains again.
   let backlog = false;
 
-  const handlerFor = (task: Task): TaskHandler | undefined =>
-    (task.capability !== null ? options.capabilities[task.capability] : options.capabilities[task.task]) ??
-    options.fallback;
+  const forward = options.a2a && a2aForwarder(options.a2a);
+  const forwards = (name: string) => options.a2a?.capabilities === undefined || options.a2a.capabilities.includes(name);
+  const handlerFor = (task: Task): TaskHandler | undefined => {
+    const name = task.capability ?? task.task;
+    return options.capabilities[name] ?? (forward && forwards(name) ? forward : undefined) ?? options.fallback;
+  };
 
   const execute = async (task: Task, controller: AbortController): Promise<void> => {
     const handler = handlerFor(task);
