@@ -42,6 +42,8 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** Serve A2A cards without a token. Default false. */
   readonly a2aPublicCards: boolean;
+  /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
+  readonly logFormat: 'auto' | 'json' | 'pretty';
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,7 @@ const schema = z.object({
   TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   TASKHUB_A2A_PUBLIC_CARDS: z.enum(['true', 'false', '1', '0']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 /**
@@ -114,5 +117,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     publicUrl: e.TASKHUB_PUBLIC_URL?.replace(/\/+$/, ''),
     a2aPublicCards: e.TASKHUB_A2A_PUBLIC_CARDS === 'true' || e.TASKHUB_A2A_PUBLIC_CARDS === '1',
+    logFormat: e.LOG_FORMAT,
   });
 }

@@ -3,10 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
 import { createMailPlanner } from './hub/mail-planner.js';
+import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { logTaskEvents } from './hub/event-log.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
 import { trackConnections } from './http/connections.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
@@ -43,7 +46,7 @@ const DRAIN_MS = 2000;
 const TASKHUB_VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
-export async function startTaskhub(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Taskhub> {
+export async function startTaskhub(config: Config, logger: Logger = createLogger(config)): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
   const store: Store = createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
@@ -71,8 +74,12 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       maxBufferedBytes: config.streamBufferBytes,
     },
   );
-  const mail = await startEmail(config, hub, store, secret, logger).catch(async (error: unknown) => {
+  const metrics = createMetrics(hub, streams);
+  const unlogTasks = logTaskEvents(hub.bus, logger);
+  const mail = await startEmail(config, hub, store, secret, logger, metrics).catch(async (error: unknown) => {
     // The SMTP port may be taken: leave nothing open behind the failed start.
+    unlogTasks();
+    metrics.close();
     rpc.close();
     streams.close();
     await hub.stop();
@@ -89,6 +96,7 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
+    metrics,
     rpc,
     mailbox: mail.mailbox,
     a2a: {
@@ -134,6 +142,8 @@ export async function startTaskhub(config: Config, logger: Logger = pino({ level
       // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
       await mail.sender.stop();
       await mail.inbound.stop();
+      unlogTasks();
+      metrics.close();
       await hub.stop();
       await store.close();
       logger.info('taskhub stopped');
@@ -153,12 +163,20 @@ async function startEmail(
   store: Store,
   secret: string,
   logger: Logger,
+  metrics: Metrics,
 ) {
   hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox);
   const inbound = await startInboundSmtp(
-    { tasks: hub.tasks, agents: store.agents, replyAddresses, logger: logger.child({ part: 'smtp-in' }) },
+    {
+      tasks: hub.tasks,
+      agents: store.agents,
+      replyAddresses,
+      logger: logger.child({ part: 'smtp-in' }),
+      touch: (agent) => hub.agents.touch(agent),
+      onOutcome: metrics.mailReceived,
+    },
     {
       port: config.smtpPort,
       host: config.host,
@@ -176,7 +194,14 @@ async function startEmail(
     replyAddresses,
   });
   const sender = createOutboxSender(
-    { outbox: store.outbox, bus: hub.bus, transport, composer, logger: logger.child({ part: 'smtp-out' }) },
+    {
+      outbox: store.outbox,
+      bus: hub.bus,
+      transport,
+      composer,
+      logger: logger.child({ part: 'smtp-out' }),
+      onOutcome: metrics.mailSent,
+    },
     { now: hub.now },
   );
   sender.start();
@@ -197,7 +222,7 @@ export async function runFromEnvironment(env: Record<string, string | undefined>
     process.stderr.write(`taskhub: ${error.message}\n`);
     process.exit(1);
   }
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
   const taskhub = await startTaskhub(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -49,8 +49,9 @@ export function reportError(io: Io, error: unknown): number {
     return EXIT.usage;
   }
   if (error instanceof HttpError) {
-    say(`${error.code} (${error.status}): ${error.message}`);
-    for (const d of error.details ?? []) io.stderr.write(`  ${d.path}: ${d.message}\n`);
+    const message = error.details ? error.message.replace(/\b(?:body|query)\.[A-Za-z.]+/g, flagOf) : error.message;
+    say(`${error.code} (${error.status}): ${message}`);
+    for (const d of error.details ?? []) io.stderr.write(`  ${flagOf(d.path)}: ${d.message}\n`);
     return EXIT.http;
   }
   if (error instanceof TaskFailedError) {
@@ -67,6 +68,37 @@ export function reportError(io: Io, error: unknown): number {
   }
   say(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return EXIT.usage;
+}
+
+/** The CLI's name for each request field the hub may name in an error's `details` (`body.target`). */
+const FLAG_BY_FIELD: Record<string, string> = {
+  target: '-t/--target',
+  capability: '-c/--capability',
+  capabilities: '-c/--capability',
+  payload: '-p/--payload',
+  priority: '--priority',
+  deadline: '--deadline',
+  idempotencyKey: '--idempotency-key',
+  timeout: '--timeout',
+  leaseSeconds: '--lease',
+  to: '--to',
+  subject: '-s/--subject',
+  body: 'the message body',
+  inReplyTo: '--in-reply-to',
+  email: '--email',
+  description: '--description',
+  name: 'the agent name',
+  limit: '--limit',
+  cursor: '--cursor',
+  status: '--status',
+  role: '--role',
+  lastEventId: '--from',
+};
+
+/** `body.target` → `-t/--target`: errors name what the person typed, not the HTTP field. */
+export function flagOf(path: string): string {
+  const field = path.replace(/^(body|query|params)\.?/, '').split('.')[0] ?? '';
+  return FLAG_BY_FIELD[field] ?? path;
 }
 
 /** Parses a JSON argument; `-` reads it from stdin. */

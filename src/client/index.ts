@@ -7,5 +7,6 @@ export { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError, TaskhubEr
 export { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 export type { FetchLike } from './http.js';
 export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
+export { describeError, stderrReporter, type ErrorInfo, type ErrorReporter } from './report.js';
 export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';
 export * from './types.js';

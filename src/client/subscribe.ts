@@ -1,6 +1,7 @@
 import { EventSource } from 'eventsource';
 import { ConnectionError, HttpError } from './errors.js';
 import { toHttpError, type FetchLike } from './http.js';
+import { stderrReporter, type ErrorInfo } from './report.js';
 import type { HubEvent } from './types.js';
 
 /** Every named event the hub sends on a stream besides `ready`. */
@@ -32,9 +33,11 @@ export interface SubscribeOptions {
   onOpen?: (info: OpenInfo) => void;
   /**
    * Called on every stream error and on a handler that threw. `fatal` means the subscription has stopped: the
-   * hub refused the token (401), the caller (403), or the route (4xx other than 429).
+   * hub refused the token (401), the caller (403), or the route (4xx other than 429); `ready` then rejects if it
+   * had not resolved. Other errors (the hub down, a dropped connection, 429, 5xx) are retried with backoff, and
+   * `retryInMs` says when. Default: one line on stderr per error (`taskhub subscribe: … (retrying in 1.0 s)`).
    */
-  onError?: (error: Error, info: { fatal: boolean }) => void;
+  onError?: (error: Error, info: ErrorInfo) => void;
   /** First reconnect delay, ms; it doubles per failed attempt (with jitter). Default 500. */
   minDelayMs?: number;
   /** Longest reconnect delay, ms. Default 30,000. */
@@ -87,7 +90,9 @@ export function subscribe(deps: Deps, handler: EventHandler, options: SubscribeO
   });
   ready.catch(() => undefined);
 
-  const report = (error: Error, fatal: boolean) => options.onError?.(error, { fatal });
+  const onError = options.onError ?? stderrReporter('taskhub subscribe');
+  const report = (error: Error, fatal: boolean, retryInMs?: number) =>
+    onError(error, retryInMs === undefined ? { fatal } : { fatal, retryInMs });
 
   const deliver = (event: HubEvent) => {
     try {
@@ -143,11 +148,11 @@ export function subscribe(deps: Deps, handler: EventHandler, options: SubscribeO
       failReady(error);
       return;
     }
-    report(error ?? new ConnectionError(`The event stream dropped: ${message ?? 'connection closed'}.`), false);
     const backoff = Math.min(maxDelay, minDelay * 2 ** failures) * (0.5 + Math.random() / 2);
-    const delay = Math.max(backoff, (error?.retryAfterSeconds ?? 0) * 1000);
+    const delay = Math.round(Math.max(backoff, (error?.retryAfterSeconds ?? 0) * 1000));
     failures += 1;
     retryTimer = setTimeout(connect, delay);
+    report(error ?? new ConnectionError(`The event stream to ${deps.baseUrl} dropped: ${message ?? 'connection closed'}.`), false, delay);
   };
 
   function connect(): void {

@@ -1,5 +1,6 @@
 import { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 import { HttpError, TaskhubError } from './errors.js';
+import { isRefusal, stderrReporter, type ErrorInfo } from './report.js';
 import type { SubscribeOptions, Subscription } from './subscribe.js';
 import type { HubEvent, Task } from './types.js';
 
@@ -25,10 +26,13 @@ export interface WorkerOptions {
   /** Lease asked for on each claim, seconds. Default: the hub's (300). */
   leaseSeconds?: number;
   /**
-   * Errors of the worker: a dropped stream, a call that failed. `fatal` means the hub refused the stream for
-   * good (a revoked token, say): the worker takes no more tasks and should be stopped. Default: ignored.
+   * Errors of the worker. `fatal` means the hub refused the worker for good: its token (401: invalid, revoked,
+   * or naming an agent that does not exist) or its role (403: an admin token cannot take tasks). The worker
+   * then takes no more tasks, `ready` rejects if it had not resolved, and it should be stopped. Anything else
+   * (the hub down, a dropped stream, a call that failed) is retried, the stream with backoff (`retryInMs` says
+   * when). Default: one line on stderr per error (`taskhub worker: … (retrying in 1.0 s)`).
    */
-  onError?: (error: Error, info: { fatal: boolean }) => void;
+  onError?: (error: Error, info: ErrorInfo) => void;
   /**
    * Serve tasks by forwarding each to a remote A2A agent (see `a2aForwarder`): those of `capabilities` (default:
    * every task no handler in `capabilities` takes, before `fallback`).
@@ -39,7 +43,11 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  /** Resolves once the stream is open and the first drain of pending tasks has been started. */
+  /**
+   * Resolves once the stream is open and the tasks pending for the agent have been read (and started, up to
+   * `concurrency`). Rejects with the hub's `HttpError` when it refuses the worker for good (see `onError`).
+   * While the hub cannot be reached it stays pending, and the worker keeps retrying. Resolves on `stop()`.
+   */
   readonly ready: Promise<void>;
   /** Tasks running now. */
   readonly running: number;
@@ -76,8 +84,18 @@ const isGone = (error: unknown) =>
 export function createWorker(client: WorkerClient, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 1;
   const running = new Map<string, Running>();
-  const report = (error: unknown, fatal = false) =>
-    options.onError?.(error instanceof Error ? error : new Error(String(error)), { fatal });
+  const onError = options.onError ?? stderrReporter('taskhub worker');
+  const report = (error: unknown, info: ErrorInfo = { fatal: false }) =>
+    onError(error instanceof Error ? error : new Error(String(error)), info);
+  let markReady!: () => void;
+  let failReady!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  // A caller that never awaits `ready` still hears of a refusal through `onError`.
+  ready.catch(() => undefined);
+  let refused = false;
   let me: string | undefined;
   let stopping: Promise<void> | undefined;
   let draining: Promise<void> | undefined;
@@ -162,8 +180,11 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
           const pending = await client.pendingTasks({ limit: PENDING_PAGE });
           if (pending.length === PENDING_PAGE) backlog = true;
           for (const task of pending) offer(task);
+          markReady();
         } catch (error) {
-          report(error);
+          // The stream may be open to an admin token, which cannot take tasks: nothing will ever run.
+          if (isRefusal(error)) refuse(error);
+          else report(error);
         }
       } while (drainAgain && !stopping);
     })().finally(() => {
@@ -177,23 +198,36 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
     else if (event.type === 'reset') drain();
   };
 
+  /** The hub refused the worker for good: no more tasks, `ready` rejects, the caller is told once. */
+  const refuse = (error: HttpError) => {
+    if (refused) return;
+    refused = true;
+    subscription.close();
+    report(error, { fatal: true });
+    failReady(error);
+  };
+
   const subscription = client.subscribe(onEvent, {
     ...options.stream,
     onOpen: (info) => {
       me = info.agent;
       drain();
     },
-    onError: (error, info) => report(error, info.fatal),
+    onError: (error, info) => {
+      if (info.fatal && error instanceof HttpError) refuse(error);
+      else report(error, info);
+    },
   });
 
   return {
-    ready: subscription.ready,
+    ready,
     get running() {
       return running.size;
     },
     stop(stopOptions = {}) {
       return (stopping ??= (async () => {
         subscription.close();
+        markReady();
         if (stopOptions.abort) for (const { controller } of running.values()) controller.abort(STOPPED);
         await draining;
         await Promise.all([...running.values()].map((r) => r.done));

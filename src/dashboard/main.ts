@@ -21,10 +21,14 @@ import { createTasksView } from './views/tasks.js';
 export const POLL_MS = 5000;
 /** A burst of events refreshes the figures at most this often (ms). */
 const FIGURES_THROTTLE_MS = 1000;
+/** Events shown at sign-in from before the page was opened, so that the list does not start empty. */
+export const EVENTS_BACKFILL = 50;
 
 function createDashboard() {
   let token: string | null = storedToken();
   let needsSync = true;
+  // Events up to this id are the backfill: shown in the list only, since the views are read fresh on `ready`.
+  let backfillThrough = 0;
   let pollTimer: ReturnType<typeof setInterval> | undefined;
   const main = byId('app');
   const login = byId<HTMLFormElement>('login');
@@ -81,6 +85,7 @@ function createDashboard() {
       return;
     }
     events.add(event);
+    if (event.id <= backfillThrough) return;
     if (event.task) {
       tasks.apply(event.task);
       openTasks.apply(event.task);
@@ -91,10 +96,35 @@ function createDashboard() {
   };
 
   const showState = (state: StreamState, detailText = '') => {
+    if (state === 'stopped') return void showSignedOut();
     const el = byId('conn');
     el.className = `conn conn-${state}`;
-    el.textContent = state === 'stopped' ? 'offline' : state;
+    el.textContent = state;
     el.title = detailText;
+  };
+
+  /** The stream stops only on signing out: say so, and whether the hub answers, rather than a red "offline". */
+  const showSignedOut = async () => {
+    const el = byId('conn');
+    el.className = 'conn conn-idle';
+    el.textContent = 'signed out';
+    el.title = '';
+    const up = await fetch('/healthz', { cache: 'no-store' }).then((r) => r.ok, () => false);
+    if (token) return; // Signed in meanwhile: the stream's state is shown instead.
+    el.className = `conn ${up ? 'conn-up' : 'conn-stopped'}`;
+    el.textContent = up ? 'hub up · signed out' : 'hub unreachable';
+    el.title = up ? 'The hub answers; sign in with an admin token to follow it.' : 'The hub does not answer /healthz.';
+  };
+
+  /** Where the first stream starts: EVENTS_BACKFILL events back from the newest, so the list has them. */
+  const backfillFrom = async (): Promise<string> => {
+    try {
+      const lastId = (await api.get<Stats>('/api/stats')).events?.lastId ?? 0;
+      backfillThrough = lastId;
+      return String(Math.max(0, lastId - EVENTS_BACKFILL));
+    } catch {
+      return '';
+    }
   };
 
   const stream = createLiveStream({
@@ -111,7 +141,9 @@ function createDashboard() {
     needsSync = true;
     detail.render();
     // The snapshot is read once the stream is open (on `ready`), so no event falls between the two.
-    stream.start();
+    void backfillFrom().then((from) => {
+      if (token === accepted) stream.start(from);
+    });
     pollTimer = setInterval(() => {
       void agents.load();
       void refreshFigures();
@@ -143,7 +175,10 @@ function createDashboard() {
   return {
     boot() {
       if (token) start(token);
-      else askForToken(login, start);
+      else {
+        void showSignedOut();
+        askForToken(login, start);
+      }
     },
   };
 }

@@ -11,7 +11,8 @@ import type { DevMailbox } from '../transport/email/dev-mailbox.js';
 import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { logRequests } from './request-log.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
 import { mailboxRoutes } from './routes/mailbox.js';
@@ -37,12 +38,14 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** The A2A facade's settings (`src/a2a/`). */
   a2a: Omit<A2AOptions, 'bodyLimit'>;
+  /** The hub's metrics, when the caller also feeds them (mail, rpc). Default: made here, and closed by nobody. */
+  metrics?: Metrics;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const { hub, streams, logger } = deps;
   const app = express();
-  const metrics = createMetrics(hub, streams);
+  const metrics = deps.metrics ?? createMetrics(hub, streams);
   app.disable('x-powered-by');
   app.set('etag', false);
 
@@ -53,7 +56,8 @@ export function createApp(deps: AppDeps): express.Express {
   };
 
   app.use(refuseWhileStopping);
-  app.use(metrics.middleware);
+  app.use(metrics.middleware(app));
+  app.use(logRequests(logger));
   // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
   app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
@@ -65,14 +69,20 @@ export function createApp(deps: AppDeps): express.Express {
     authenticate(hub),
     agentRoutes(hub),
     taskRoutes(hub),
-    rpcRoutes(deps.rpc),
+    rpcRoutes(deps.rpc, metrics.rpc),
     messageRoutes(hub),
     eventRoutes(hub, streams),
     mailboxRoutes(deps.mailbox),
     statsRoutes(deps.stats),
   );
   app.use('/api', notFoundHandler);
-  app.use(express.static(deps.publicDir, { index: 'index.html' }));
+  app.use(
+    express.static(deps.publicDir, {
+      index: 'index.html',
+      // Marks the request for the metrics, whose route label is otherwise 'unmatched' (no route ran).
+      setHeaders: (res) => void ((res as unknown as express.Response).locals.servedStatic = true),
+    }),
+  );
   app.use(notFoundHandler);
   app.use(createErrorHandler(logger));
   return app;

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HubError, type ErrorCode } from '../domain/errors.js';
 import { setRateLimitHeaders } from './rate-limit-headers.js';
+import { createRefusalLog } from './request-log.js';
 
 /** The one table from error codes to HTTP statuses. */
 export const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -48,6 +49,7 @@ function fromBodyParser(error: { type?: string; status?: number }): HubError | u
 }
 
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  const logRefusal = createRefusalLog(logger);
   return (error, req, res, _next) => {
     const known = error instanceof HubError ? error : fromBodyParser(error as { type?: string });
     if (res.headersSent) {
@@ -56,6 +58,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (known) {
+      logRefusal(known, (res.locals.actor as { name?: string } | undefined)?.name);
       sendError(res, known);
       return;
     }

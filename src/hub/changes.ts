@@ -31,22 +31,31 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
     },
 
     async run<T>(change: (c: Change) => Promise<T>): Promise<T> {
-      const events: HubEvent[] = [];
-      const result = await store.transaction((tx) => {
-        const emit = async (event: NewEvent): Promise<HubEvent> => {
-          const stored = await tx.events.append(event);
-          for (const plan of planners) await plan(stored, tx);
-          events.push(stored);
-          return stored;
-        };
-        return change({ tx, emit });
-      });
+      let recording: RecordingChange | undefined;
+      const result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
       // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
       // the bus in id order.
-      for (const event of events) bus.publish(event);
+      for (const event of recording!.events) bus.publish(event);
       return result;
     },
   };
+}
+
+/** A change in progress and the events it has written (a class: no closures made per change). */
+class RecordingChange implements Change {
+  readonly events: HubEvent[] = [];
+
+  constructor(
+    readonly tx: StoreTx,
+    private readonly planners: readonly DeliveryPlanner[],
+  ) {}
+
+  async emit(event: NewEvent): Promise<HubEvent> {
+    const stored = await this.tx.events.append(event);
+    for (const plan of this.planners) await plan(stored, this.tx);
+    this.events.push(stored);
+    return stored;
+  }
 }
 
 export type ChangeRecorder = ReturnType<typeof createChangeRecorder>;

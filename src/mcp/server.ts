@@ -21,11 +21,21 @@ const text = (value: unknown, isError = false): CallToolResult => ({
   ...(isError && { isError: true }),
 });
 
+/** A tool's answer: the data as `structuredContent` (checked against its output schema), and as JSON text for
+ * clients that read only `content`. */
+const data = (value: Record<string, unknown>): CallToolResult => ({ ...text(value), structuredContent: value });
+
+/** Why the tools cannot act, when the server was started without a token. */
+export class MissingTokenError extends Error {}
+
+const TOKEN_HINT = 'Check TASKHUB_TOKEN in this MCP server\'s env: it must be an agent token the hub accepts.';
+
 /** An error as the model should read it: what happened, in the contract's words, and the task it concerns. */
 function errorResult(error: unknown): CallToolResult {
   if (error instanceof HttpError) {
     const details = (error.details ?? []).map((d) => `\n- ${d.path}: ${d.message}`).join('');
-    return text(`${error.code} (HTTP ${error.status}): ${error.message}${details}`, true);
+    const hint = error.status === 401 ? ` ${TOKEN_HINT}` : '';
+    return text(`${error.code} (HTTP ${error.status}): ${error.message}${hint}${details}`, true);
   }
   if (error instanceof TaskFailedError) {
     return text({ taskId: error.taskId, status: error.status, error: error.error }, true);
@@ -35,9 +45,10 @@ function errorResult(error: unknown): CallToolResult {
 }
 
 type Args = Record<string, any>;
+type Handler = (args: Args) => Promise<Record<string, unknown>>;
 
 /** What each tool does with its (already validated) arguments. */
-function handlers(client: TaskhubClient): Record<ToolName, (args: Args) => Promise<unknown>> {
+function handlers(client: TaskhubClient): Record<ToolName, Handler> {
   return {
     list_agents: async (a) => ({ agents: await client.agents(a) }),
     assign_task: async (a) => ({ task: await client.assignTask(a as Parameters<TaskhubClient['assignTask']>[0]) }),
@@ -48,7 +59,7 @@ function handlers(client: TaskhubClient): Record<ToolName, (args: Args) => Promi
     wait_for_task: async (a) => ({
       task: await client.waitForTask(a.taskId, { timeoutMs: (a.timeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_S) * 1000 }),
     }),
-    list_tasks: (a) => client.listTasks(a),
+    list_tasks: async (a) => ({ ...(await client.listTasks(a)) }),
     cancel_task: async (a) => ({ task: await client.cancelTask(a.taskId) }),
     list_pending_tasks: async (a) => ({ tasks: await client.pendingTasks(a) }),
     claim_task: async ({ taskId, ...a }) => ({ task: await client.claimTask(taskId, a) }),
@@ -56,18 +67,30 @@ function handlers(client: TaskhubClient): Record<ToolName, (args: Args) => Promi
     complete_task: async (a) => ({ task: await client.completeTask(a.taskId, a.result) }),
     fail_task: async (a) => ({ task: await client.failTask(a.taskId, a.error, { retry: a.retry }) }),
     send_message: async (a) => ({ messages: await client.sendMessage(a as Parameters<TaskhubClient['sendMessage']>[0]) }),
-    read_inbox: (a) => client.inbox(a),
+    read_inbox: async (a) => ({ ...(await client.inbox(a)) }),
   };
 }
 
-/** An MCP server whose tools act on the hub through `client`, with the client's token. */
-export function createMcpServer(client: TaskhubClient, version = '0.1.0'): McpServer {
+/**
+ * An MCP server whose tools act on the hub through `client`, with the client's token. Given a
+ * `MissingTokenError` instead, it still starts and lists its tools (so that the MCP client connects and shows
+ * them), and every tool answers that error: a person then reads what to set, not "connection closed".
+ */
+export function createMcpServer(client: TaskhubClient | MissingTokenError, version = '0.1.0'): McpServer {
   const server = new McpServer({ name: 'taskhub', version });
-  const run = handlers(client);
+  const run = client instanceof MissingTokenError ? undefined : handlers(client);
   for (const [name, tool] of Object.entries(TOOLS) as [ToolName, (typeof TOOLS)[ToolName]][]) {
-    server.registerTool(name, { description: tool.description, inputSchema: tool.input }, async (args: Args) => {
+    const config = {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.input,
+      outputSchema: tool.output,
+      annotations: tool.annotations,
+    };
+    server.registerTool(name, config, async (args: Args) => {
       try {
-        return text(await run[name](args));
+        if (!run) throw client;
+        return data(await run[name](args));
       } catch (error) {
         return errorResult(error);
       }
@@ -77,7 +100,7 @@ export function createMcpServer(client: TaskhubClient, version = '0.1.0'): McpSe
 }
 
 /** Serves the tools over this process's stdin/stdout until the client closes stdin. */
-export async function serveMcpOverStdio(client: TaskhubClient): Promise<void> {
+export async function serveMcpOverStdio(client: TaskhubClient | MissingTokenError): Promise<void> {
   const server = createMcpServer(client);
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;

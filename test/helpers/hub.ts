@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startTaskhub, type Taskhub } from '../../src/main.js';
 import type { SqliteStore } from '../../src/store/sqlite/index.js';
@@ -20,10 +20,15 @@ export function makeDataDir(): string {
 }
 
 /**
- * Starts a real hub on port 0 with a temp SQLite file (or `dataDir`), quiet logs and any env overrides.
+ * Starts a real hub on port 0 with a temp SQLite file (or `dataDir`), quiet logs (or `logger`) and any env
+ * overrides.
  * The data dir is removed on `stop()` unless `keepData` is passed.
  */
-export async function startTestHub(env: Record<string, string> = {}, dataDir = makeDataDir()): Promise<TestHub> {
+export async function startTestHub(
+  env: Record<string, string> = {},
+  dataDir = makeDataDir(),
+  logger?: Logger,
+): Promise<TestHub> {
   const config = loadConfig({
     PORT: '0',
     TASKHUB_DATA_DIR: dataDir,
@@ -31,7 +36,7 @@ export async function startTestHub(env: Record<string, string> = {}, dataDir = m
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const taskhub = await startTaskhub(config, pino({ level: config.logLevel }));
+  const taskhub = await startTaskhub(config, logger ?? pino({ level: config.logLevel }));
   const testHub: TestHub = {
     ...taskhub,
     dataDir,

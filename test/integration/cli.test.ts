@@ -5,6 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { TaskhubClient } from '../../src/client/index.js';
 import { BIN, ensureBuilt, runCli, startCli, type RunningCli } from '../helpers/cli.js';
 import { makeDataDir, startTestHub, type TestHub } from '../helpers/hub.js';
+import { startProxy } from '../helpers/proxy.js';
 
 let hub: TestHub;
 let admin: TaskhubClient;
@@ -82,10 +83,14 @@ describe('CLI: agents and tasks', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^taskhub: not_found \(404\): /);
 
-    const invalid = await runCli(['task', 'assign', 'x'], boss);
+    // Errors name the flags the person typed, not the HTTP fields.
+    const unaddressed = await runCli(['task', 'assign', 'x'], boss);
+    expect(unaddressed).toMatchObject({ code: 1, stderr: 'taskhub: say who should do it: -t/--target <agent>, -c/--capability <name>, or both.\n' });
+    const invalid = await runCli(['task', 'assign', 'x', '-t', 'boss', '--deadline', 'yesterday'], boss);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('validation_failed (400)');
-    expect(invalid.stderr).toMatch(/\n {2}body\.target: /);
+    expect(invalid.stderr).toMatch(/\n {2}--deadline: /);
+    expect(invalid.stderr).not.toContain('body.');
 
     const forbidden = await runCli(['agent', 'add', 'x'], boss);
     expect(forbidden).toMatchObject({ code: 2 });
@@ -167,6 +172,10 @@ describe('CLI: rpc and messages', () => {
     expect(marked.stdout).toMatch(/Z {4}a → b {2}greetings/);
     const after = await runCli(['--json', 'inbox', '--unread'], b);
     expect(JSON.parse(after.stdout).messages).toEqual([]);
+    // Without -s the subject is the body's first line.
+    const noSubject = await runCli(['--json', 'send', '--to', 'c', 'Lunch at noon?\nBring the notes.'], a);
+    expect(noSubject.code).toBe(0);
+    expect(JSON.parse(noSubject.stdout).messages).toMatchObject([{ to: 'c', subject: 'Lunch at noon?', body: 'Lunch at noon?\nBring the notes.' }]);
     const noOne = await runCli(['send', 'x', '--to', ',', '-s', 's'], a);
     expect(noOne.code).toBe(1);
     const unknown = await runCli(['send', 'x', '--to', 'nobody', '-s', 's'], a);
@@ -222,10 +231,28 @@ describe('CLI: worker and tail', () => {
     expect(await boss.getTask(slow.id)).toMatchObject({ status: 'assigned', attempts: 1, error: 'worker stopped' });
   });
 
-  it('exits 2 when the worker\'s token is refused', async () => {
+  it('exits 2 with the hub\'s message when the worker\'s token is refused, or cannot take tasks', async () => {
     const result = await runCli(['worker', '-c', 'x', '--', 'cat'], as('not-a-token'));
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('unauthorized (401)');
+    expect(result.stderr).toBe('taskhub: unauthorized (401): The token is not valid.\n');
+    const asAdminToo = await runCli(['worker', '-c', 'x', '--', 'cat'], asAdmin());
+    expect(asAdminToo.code).toBe(2);
+    expect(asAdminToo.stderr).toMatch(/^taskhub: forbidden \(403\): /);
+  });
+
+  it('tail says on stderr when it is connected and when it resumed after a drop', async () => {
+    const proxy = await startProxy(hub.url);
+    try {
+      const tail = spawnCli(['tail', '--json'], { TASKHUB_URL: proxy.url, TASKHUB_TOKEN: await agentToken('bot') });
+      await vi.waitFor(() => expect(tail.stderr()).toMatch(/^taskhub tail: connected as bot, live from event #\d+; Ctrl-C to stop\n$/), WAIT);
+      proxy.cut();
+      await vi.waitFor(() => expect(tail.stderr()).toMatch(/\ntaskhub tail: reconnected as bot, resumed after event #\d+\n$/), WAIT);
+      expect(tail.stderr()).toMatch(/\ntaskhub tail: The event stream to .* dropped: .* \(reconnecting in \d+\.\d s\)\n/);
+      expect(tail.stdout()).toBe('');
+      expect(await tail.stop('SIGINT')).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('tails events as text or as JSON lines until interrupted', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addAgent, as, call } from '../helpers/api.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { memoryLogger } from '../helpers/logs.js';
 import { rawStream } from '../helpers/raw-stream.js';
 import { openStream, type TestStream } from '../helpers/stream.js';
 
@@ -175,8 +176,9 @@ describe('the event stream', () => {
     await ready(again);
   });
 
-  it('drops a stream whose reader stopped reading, without holding up other agents', async () => {
-    hub = await startTestHub({ TASKHUB_STREAM_BUFFER_BYTES: String(256 * 1024) });
+  it('drops a stream whose reader stopped reading, without holding up other agents, and logs it', async () => {
+    const log = memoryLogger('info');
+    hub = await startTestHub({ TASKHUB_STREAM_BUFFER_BYTES: String(256 * 1024) }, undefined, log.logger);
     const admin = as(hub, hub.adminToken);
     const slow = await addAgent(hub, 'slow');
     const fast = await addAgent(hub, 'fast');
@@ -192,6 +194,7 @@ describe('the event stream', () => {
     }
     await fastStream.waitFor((e) => e.filter((x) => x.type === 'task.assigned').length === 80, 20_000);
     await expect.poll(async () => (await admin.get('/api/agents/slow')).body.agent.streams, { timeout: 10_000 }).toBe(0);
+    expect(log.withMessage('slow reader dropped')).toMatchObject([{ subscriber: 'slow', reason: 'slow_reader', streams: 0 }]);
     stuck.close();
   });
 });

@@ -19,12 +19,13 @@ afterEach(async () => {
   await hub.stop();
 });
 
-/** `taskhub mcp` as an MCP client would start it, acting with `token`. */
-async function connect(token: string): Promise<Client> {
+/** `taskhub mcp` as an MCP client would start it, acting with `token` (none: no TASKHUB_TOKEN at all). */
+async function connect(token: string | undefined): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN, 'mcp'],
-    env: { TASKHUB_URL: hub.url, TASKHUB_TOKEN: token },
+    // An empty data dir, so that no admin.token lying in the checkout stands in for the missing token.
+    env: { TASKHUB_URL: hub.url, TASKHUB_DATA_DIR: hub.dataDir + '/none', ...(token !== undefined && { TASKHUB_TOKEN: token }) },
     stderr: 'pipe',
   });
   const client = new Client({ name: 'taskhub-test', version: '1.0.0' });
@@ -33,11 +34,16 @@ async function connect(token: string): Promise<Client> {
   return client;
 }
 
-/** Calls a tool and returns its JSON answer, failing on a tool error. */
+/** Calls a tool and returns its structured answer (the same as its text), failing on a tool error. */
 async function call(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
-  const result = (await client.callTool({ name, arguments: args })) as { content: { text: string }[]; isError?: boolean };
+  const result = (await client.callTool({ name, arguments: args })) as {
+    content: { text: string }[];
+    structuredContent?: unknown;
+    isError?: boolean;
+  };
   if (result.isError) throw new Error(`${name} failed: ${result.content[0]!.text}`);
-  return JSON.parse(result.content[0]!.text);
+  expect(result.structuredContent).toEqual(JSON.parse(result.content[0]!.text));
+  return result.structuredContent;
 }
 
 /** Calls a tool expected to fail and returns its error text. */
@@ -63,6 +69,42 @@ describe('MCP server', () => {
     expect(byName.assign_task!.inputSchema.required).toEqual(['task']);
     expect(byName.fail_task!.inputSchema.required).toEqual(['taskId', 'error']);
     expect((byName.report_progress!.inputSchema.properties as any).progress).toMatchObject({ minimum: 0, maximum: 1 });
+  });
+
+  it('types every argument, payload and result as any JSON value, and says what each tool does to the hub', async () => {
+    const mcp = await connect((await admin.createAgent({ name: 'llm' })).token);
+    const { tools } = await mcp.listTools();
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    const JSON_TYPES = ['object', 'array', 'string', 'number', 'boolean', 'null'];
+    for (const tool of tools) {
+      for (const [arg, schema] of Object.entries(tool.inputSchema.properties ?? {}) as [string, any][]) {
+        expect(schema.type ?? schema.anyOf, `${tool.name}.${arg}`).toBeDefined();
+      }
+      expect(tool.title, tool.name).toBeTruthy();
+      expect(tool.outputSchema?.type, tool.name).toBe('object');
+      expect(Object.keys(tool.annotations ?? {}).sort(), tool.name).toEqual(
+        ['destructiveHint', 'idempotentHint', 'openWorldHint', 'readOnlyHint'],
+      );
+    }
+    expect((byName.assign_task!.inputSchema.properties as any).payload.type).toEqual(JSON_TYPES);
+    expect((byName.call_agent!.inputSchema.properties as any).payload.type).toEqual(JSON_TYPES);
+    expect((byName.complete_task!.inputSchema.properties as any).result.type).toEqual(JSON_TYPES);
+    expect(byName.get_task!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(byName.cancel_task!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
+    expect(byName.assign_task!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
+    expect((byName.get_task!.outputSchema!.properties as any).task.properties.status.enum).toContain('completed');
+  });
+
+  it('starts and answers the handshake without a token; each tool then says to set TASKHUB_TOKEN', async () => {
+    const mcp = await connect(undefined);
+    expect((await mcp.listTools()).tools).toHaveLength(14);
+    for (const name of ['list_agents', 'get_task']) {
+      const args = name === 'get_task' ? { taskId: '00000000-0000-4000-8000-000000000000' } : {};
+      expect(await callError(mcp, name, args)).toMatch(/no token: set TASKHUB_TOKEN in this MCP server's env/);
+    }
+    expect(await callError(await connect('not-a-token'), 'list_agents', {})).toMatch(
+      /^unauthorized \(HTTP 401\): The token is not valid\. Check TASKHUB_TOKEN/,
+    );
   });
 
   it('lets one model assign work and another claim, report and complete it', async () => {

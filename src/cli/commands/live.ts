@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { HubEvent, Subscription, Worker } from '../../client/index.js';
+import { describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
 import { a2aForwarder } from '../../client/a2a.js';
 import { UsageError } from '../output.js';
 import { shellHandler } from '../shell-worker.js';
@@ -61,7 +61,17 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
         await untilInterrupted((fail) => {
           sub = client.subscribe((e) => void stdout.write(`${json ? JSON.stringify(e) : describeEvent(e)}\n`), {
             ...(options.from !== undefined && { lastEventId: options.from }),
-            onError: (error, { fatal }) => (fatal ? fail(error) : stderr.write(`taskhub: ${error.message} (reconnecting)\n`)),
+            // On stderr, so that stdout stays the events alone (one JSON object per line with --json).
+            onOpen: ({ agent, lastEventId, reconnected }) =>
+              stderr.write(
+                reconnected
+                  ? `taskhub tail: reconnected as ${agent}, resumed after event #${lastEventId}\n`
+                  : `taskhub tail: connected as ${agent}, ${options.from !== undefined ? `replaying after event #${options.from}` : `live from event #${lastEventId}`}; Ctrl-C to stop\n`,
+              ),
+            onError: (error, { fatal, retryInMs }) =>
+              fatal
+                ? fail(error)
+                : stderr.write(`taskhub tail: ${describeError(error)} (reconnecting in ${((retryInMs ?? 0) / 1000).toFixed(1)} s)\n`),
           });
         });
       } finally {
@@ -103,6 +113,7 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
         }
       };
       const client = cli.client(command);
+      const workerReport = stderrReporter('taskhub worker', (line) => void stderr.write(`${line}\n`));
       let worker: Worker | undefined;
       try {
         await untilInterrupted(async (fail) => {
@@ -112,7 +123,7 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
             fallback: logged,
             concurrency: options.concurrency,
             ...(options.lease && { leaseSeconds: options.lease }),
-            onError: (error, { fatal }) => (fatal ? fail(error) : stderr.write(`taskhub worker: ${error.message}\n`)),
+            onError: (error, info) => (info.fatal ? fail(error) : workerReport(error, info)),
           });
           await worker.ready;
           stderr.write(`taskhub worker: serving ${options.capability.join(', ')}${options.a2a ? ` via A2A ${options.a2a}` : ''}\n`);
@@ -127,8 +138,20 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
     .command('mcp')
     .description('serve the taskhub tools to an MCP client over stdio')
     .action(async (_options: object, command: Command) => {
-      const { serveMcpOverStdio } = await import('../../mcp/server.js');
-      await serveMcpOverStdio(cli.client(command));
+      const { MissingTokenError, serveMcpOverStdio } = await import('../../mcp/server.js');
+      let client: TaskhubClient | InstanceType<typeof MissingTokenError>;
+      try {
+        client = cli.client(command);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        // Exiting here would show the MCP client only "connection closed": answer the handshake instead, and
+        // let every tool say what is missing.
+        client = new MissingTokenError(
+          'taskhub has no token: set TASKHUB_TOKEN in this MCP server\'s env to an agent token (`taskhub agent add <name>` prints one), then restart the server.',
+        );
+        cli.io.stderr.write(`taskhub mcp: ${client.message}\n`);
+      }
+      await serveMcpOverStdio(client);
     });
 }
 

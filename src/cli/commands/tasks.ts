@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Priority, Task, TaskStatus } from '../../client/index.js';
-import { formatResult, readJson, table, type Io } from '../output.js';
+import { formatResult, readJson, table, UsageError, type Io } from '../output.js';
 import type { Cli } from '../program.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
@@ -29,6 +29,9 @@ function addressed(command: Command): Command {
 }
 
 async function addressOf(io: Io, text: string, options: AddressOptions) {
+  if (options.target === undefined && options.capability === undefined) {
+    throw new UsageError('say who should do it: -t/--target <agent>, -c/--capability <name>, or both.');
+  }
   return {
     task: text,
     ...(options.target !== undefined && { target: options.target }),

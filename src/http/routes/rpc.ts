@@ -5,15 +5,20 @@ import { actorOf } from '../auth.js';
 import { rpcBody } from '../schemas.js';
 import { parse } from '../validate.js';
 
+/** Told each rpc's outcome (the answer's status, `caller_gone`, or the error code) and its duration, seconds. */
+export type RpcObserver = (outcome: string, seconds: number) => void;
+
 /**
  * `POST /api/tasks/rpc`: holds the request open until the task is terminal or the timeout passes. Node's server
  * timeouts do not cut it: `requestTimeout` and `headersTimeout` only bound receiving the request, and the
  * socket idle `timeout` is 0 (off) unless someone sets it.
  */
-export function rpcRoutes(rpc: RpcWaiters): Router {
+export function rpcRoutes(rpc: RpcWaiters, onAnswered?: RpcObserver): Router {
   const router = Router();
 
   router.post('/tasks/rpc', async (req, res) => {
+    const started = process.hrtime.bigint();
+    const answered = (outcome: string) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     const { timeout, keepOnTimeout, ...input } = parse(rpcBody, req.body, 'body');
     const callerGone = new AbortController();
     // `res` (not `req`) closes when the connection drops before the answer. It also closes after every answer:
@@ -28,8 +33,10 @@ export function rpcRoutes(rpc: RpcWaiters): Router {
         keepOnTimeout,
         signal: callerGone.signal,
       });
+      answered(answer?.status ?? 'caller_gone');
       if (answer) res.json(answer);
     } catch (error) {
+      answered(error instanceof HubError ? error.code : 'internal_error');
       if (error instanceof HubError && error.code === 'shutting_down') res.setHeader('Connection', 'close');
       throw error;
     }

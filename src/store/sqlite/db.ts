@@ -26,6 +26,9 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/** How long the reader connection waits in the rare moment a WAL reader must (the WAL being reset), ms. */
+export const READER_BUSY_TIMEOUT_MS = 1000;
+
 /**
  * A second, read-only connection to an open database (WAL lets it read while the writer's batch is open): every
  * statement on it sees the last committed state, never a batch still open on the writer.
@@ -33,7 +36,7 @@ export function openDatabase(file: string): Db {
 export function openReader(file: string): Db {
   const db = new Database(file, { readonly: true });
   // A WAL reader waits only in rare moments (the WAL being reset after a checkpoint); waiting briefly beats failing.
-  db.pragma('busy_timeout = 1000');
+  db.pragma(`busy_timeout = ${READER_BUSY_TIMEOUT_MS}`);
   return db;
 }
 

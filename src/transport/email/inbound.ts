@@ -35,7 +35,14 @@ interface Deps {
   agents: Pick<AgentTable, 'findByEmail'>;
   replyAddresses: ReplyAddresses;
   logger: Logger;
+  /** Called with the agent whose emailed reply was taken: it was seen, as a request would show it. */
+  touch?: (agent: string) => void;
+  /** Told each mail's outcome: `reply` (taken), `kept` (in the dev mailbox) or `refused`. For metrics. */
+  onOutcome?: (outcome: 'reply' | 'kept' | 'refused') => void;
 }
+
+/** Addresses in a refusal, left out of its log line: a reply address carries its signature. */
+const withoutAddresses = (text: string) => text.replace(/<[^>]*>/g, '<…>');
 
 type Recipient = ReplyTarget | { kind: 'mailbox'; address: string };
 
@@ -92,7 +99,12 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     const recipients: Recipient[] = [];
     for (const rcpt of session.envelope.rcptTo) recipients.push(await resolve(rcpt.address, sender));
     const reply = recipients.find((r): r is ReplyTarget => r.kind === 'reply');
-    if (reply) await applyReply(deps.tasks, options.onMessageReply, reply, mail, sender);
+    if (reply) {
+      await applyReply(deps.tasks, options.onMessageReply, reply, mail, sender);
+      deps.touch?.(reply.agent);
+      logger.info({ agent: reply.agent, kind: reply.replyKind, id: reply.id }, 'mail reply taken');
+    }
+    deps.onOutcome?.(reply ? 'reply' : 'kept');
     const receivedAt = now();
     // The `250` follows the mails' own commit: nothing is acknowledged before it is durable.
     await options.devMailbox?.add(
@@ -102,7 +114,11 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
   };
 
   const toSmtpError = (error: unknown): Error => {
-    if (error instanceof SmtpRefusal) return error;
+    deps.onOutcome?.('refused');
+    if (error instanceof SmtpRefusal) {
+      logger.info({ smtpCode: error.responseCode, why: withoutAddresses(error.message) }, 'mail refused');
+      return error;
+    }
     logger.error({ err: error }, 'inbound mail failed');
     return new SmtpRefusal(451, '4.3.0 The hub could not take this mail right now; try again later');
   };

@@ -27,7 +27,11 @@ interface Deps {
   transport: Pick<Transporter, 'sendMail' | 'close'>;
   composer: Composer;
   logger: Logger;
+  /** Told each send's outcome: `sent`, `retried` (failed, tried again later), `failed` (for good). For metrics. */
+  onOutcome?: (outcome: MailOutcome) => void;
 }
+
+export type MailOutcome = 'sent' | 'retried' | 'failed';
 
 /** SMTP client timeouts (ms): a dead or stalled server fails the send instead of holding the outbox. */
 export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 } as const;
@@ -85,7 +89,9 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
  * retry, so an SMTP outage costs one attempt per backoff step rather than one per queued mail. Owns one timer and
  * one immediate; `stop()` clears them after flushing what it can within `flushMs`.
  */
-export function createOutboxSender({ outbox, bus, transport, composer, logger }: Deps, options: OutboxSenderOptions = {}) {
+export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}) {
+  const { outbox, bus, transport, composer, logger } = deps;
+  const counted = (outcome: MailOutcome) => deps.onOutcome?.(outcome);
   const now = options.now ?? Date.now;
   const maxAgeMs = options.maxAgeMs ?? 24 * 3600 * 1000;
   const retryBaseMs = options.retryBaseMs ?? 1000;
@@ -110,13 +116,15 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     const at = now();
     if (at - item.createdAt >= maxAgeMs) {
       await outbox.markFailed(item.id, reason);
-      logger.warn({ outboxId: item.id, to: item.email, attempts: item.attempts, err: reason }, 'mail failed for good');
+      counted('failed');
+      logger.warn({ outboxId: item.id, agent: item.agent, attempts: item.attempts, err: reason }, 'mail failed for good');
       return;
     }
     const retryAt = Math.min(at + retryDelayMs(item.attempts, retryBaseMs, retryMaxMs), item.createdAt + maxAgeMs);
     await outbox.retryAt(item.id, retryAt, reason);
     if (isServerWide(error)) pausedUntil = retryAt;
-    logger.info({ outboxId: item.id, attempts: item.attempts, retryInMs: retryAt - at, err: reason }, 'mail send failed');
+    counted('retried');
+    logger.info({ outboxId: item.id, agent: item.agent, attempts: item.attempts, retryInMs: retryAt - at, err: reason }, 'mail send failed');
   };
 
   const sendOne = async (item: OutboxItem) => {
@@ -126,6 +134,7 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     } catch (error) {
       // An event the composer cannot read will not read better later; it must not pause the outbox either.
       await outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);
+      counted('failed');
       logger.error({ outboxId: item.id, eventId: item.event.id, err: error }, 'mail cannot be composed');
       return;
     }
@@ -137,8 +146,10 @@ export function createOutboxSender({ outbox, bus, transport, composer, logger }:
     }
     // Past the flush deadline the store may be closed: the claim then expires and the mail is sent on next start.
     if (stopped) return;
-    if (error === undefined) await outbox.markSent(item.id, now());
-    else await settleFailure(item, error);
+    if (error !== undefined) return settleFailure(item, error);
+    await outbox.markSent(item.id, now());
+    counted('sent');
+    logger.info({ outboxId: item.id, agent: item.agent, eventId: item.event.id, type: item.event.type, attempts: item.attempts }, 'mail sent');
   };
 
   const scheduleNext = async () => {

@@ -53,8 +53,11 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
     open -= 1;
     if (session.subscriber.admin) admins.delete(session);
     else presence.closed(session.subscriber.name);
-    if (reason !== 'client' && reason !== 'shutdown') {
-      logger.info({ subscriber: session.subscriber.name, reason }, 'stream closed by the hub');
+    // One line per stream closed, except the hub's own shutdown, which would write one per stream at once.
+    if (reason !== 'shutdown') {
+      const { name, admin } = session.subscriber;
+      const message = reason === 'slow_reader' ? 'slow reader dropped' : reason === 'client' ? 'stream closed' : 'stream closed by the hub';
+      logger.info({ subscriber: name, ...(admin && { admin }), reason, streams: set.size }, message);
     }
   };
 
@@ -124,6 +127,15 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
         const resumable = lastEventId !== undefined && lastEventId >= prunedThrough && lastEventId <= newest;
         session.cursor = resumable ? lastEventId : newest;
         session.write(readyFrame(subscriber.name, session.cursor));
+        logger.info(
+          {
+            subscriber: subscriber.name,
+            ...(subscriber.admin && { admin: true }),
+            streams: set.size,
+            ...(lastEventId !== undefined && { lastEventId, resumed: resumable }),
+          },
+          'stream opened',
+        );
         if (resumable) await replayPages(session);
         else if (lastEventId !== undefined) session.write(resetFrame(newest));
       } catch (error) {
