@@ -108,6 +108,20 @@ describe('A2A methods with the official client', () => {
   });
 });
 
+describe('the README call', () => {
+  it('works as written: a partial message through ClientFactory, answered with the completed task', async () => {
+    const { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } = await import('@a2a-js/sdk/client');
+    const { Role } = await import('@a2a-js/sdk');
+    const auth: typeof fetch = (u, i = {}) => fetch(u, { ...i, headers: { ...(i.headers as object), authorization: `Bearer ${boss.token}` } });
+    const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl: auth })], cardResolver: new DefaultAgentCardResolver({ fetchImpl: auth }) }));
+    const a2a = await factory.createFromUrl(`${hub.url}/a2a/capabilities/echo/`);
+    const answer = a2a.sendMessage({ message: { messageId: crypto.randomUUID(), role: Role.ROLE_USER, parts: [{ content: { $case: 'text', value: 'Summarise this' } }] } } as any);
+    const pending = await nextPending();
+    await worker.post(`/api/tasks/${pending.id}/complete`, { result: 'short' });
+    expect(await answer).toMatchObject({ id: pending.id, status: { state: TaskState.TASK_STATE_COMPLETED } });
+  });
+});
+
 describe('A2A capability endpoint', () => {
   it('routes each task to the least loaded agent offering the capability', async () => {
     const second = await addAgent(hub, 'worker2', { capabilities: ['echo'] });
