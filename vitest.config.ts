@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // The dashboard's tests need Debian's Chromium. CI installs it and always runs them; on a machine without it they
@@ -9,7 +10,16 @@ if (!runBrowserTests) {
   console.warn(`\n[taskhub] Browser tests skipped: no Chromium at ${chromium} (apt-get install -y chromium).\n`);
 }
 
+// Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.
+const sdk = (file: string) => path.resolve(import.meta.dirname, 'packages/sdk/src', file);
+
 export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@taskhub\/sdk$/, replacement: sdk('index.ts') },
+      { find: /^@taskhub\/sdk\/wire$/, replacement: sdk('wire.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, ...(runBrowserTests ? [] : ['test/browser/**'])],

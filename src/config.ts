@@ -37,8 +37,20 @@ export interface Config {
   readonly streamBufferBytes: number;
   /** Days events stay replayable after `Last-Event-ID`. Default 7 (the contract's minimum). */
   readonly eventRetentionDays: number;
+  /** `progress` calls one task may take per minute; 0 = off. Default 60. */
+  readonly progressLimit: number;
+  /** Bytes the dev mailbox keeps before dropping its oldest mails. Default 32 MiB. */
+  readonly devMailboxBytes: number;
+  /** Open connections the HTTP listener holds at most; past it new ones are shed. Default 1000. */
+  readonly maxConnections: number;
+  /** A connection that has sent nothing, or is idle between requests, for this long is closed, ms. Default 5000. */
+  readonly idleTimeoutMs: number;
   readonly logLevel: string;
-  /** Base of the URLs in A2A cards; undefined means the listener's `http://HOST:PORT`. */
+  /** Origins allowed by CORS; `'*'` for any, empty for CORS off (the default). */
+  readonly corsOrigins: readonly string[] | '*';
+  /** Express `trust proxy`: false (default), true, a hop count, or addresses/subnets (`loopback`, `10.0.0.0/8`). */
+  readonly trustProxy: boolean | number | string;
+  /** Base URL clients reach the hub at (no trailing slash); undefined: each request's own scheme and host. */
   readonly publicUrl: string | undefined;
   /** Serve A2A cards without a token. Default false. */
   readonly a2aPublicCards: boolean;
@@ -54,6 +66,16 @@ export class ConfigError extends Error {
 }
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const origin = z
+  .url({ protocol: /^https?$/ })
+  .refine((o) => new URL(o).origin === o, 'each must be an origin like https://app.example.com (no path, no trailing slash)');
+
+/** `true`/`false`, a hop count, or Express's list of addresses and subnets (`loopback`, `10.0.0.0/8`). */
+function trustProxyValue(raw: string): boolean | number | string {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
 
 const schema = z.object({
   PORT: integer(0, 65535).default(8080),
@@ -74,7 +96,17 @@ const schema = z.object({
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
   TASKHUB_STREAM_BUFFER_BYTES: integer(1024, 1 << 30).default(1 << 20),
   TASKHUB_EVENT_RETENTION_DAYS: integer(7, 3650).default(7),
-  TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TASKHUB_CORS_ORIGINS: z
+    .string()
+    .transform((raw) => raw.split(',').map((o) => o.trim()).filter(Boolean))
+    .pipe(z.union([z.tuple([z.literal('*')]), z.array(origin)]))
+    .optional(),
+  TASKHUB_TRUST_PROXY: z.string().transform(trustProxyValue).optional(),
+  TASKHUB_PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')).optional(),
+  TASKHUB_PROGRESS_LIMIT: integer(0, 1_000_000).default(60),
+  TASKHUB_DEV_MAILBOX_BYTES: integer(1 << 20, 1 << 30).default(32 << 20),
+  TASKHUB_MAX_CONNECTIONS: integer(16, 1_000_000).default(1000),
+  TASKHUB_IDLE_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
   TASKHUB_A2A_PUBLIC_CARDS: z.enum(['true', 'false', '1', '0']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
@@ -114,8 +146,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxStreams: e.TASKHUB_MAX_STREAMS,
     streamBufferBytes: e.TASKHUB_STREAM_BUFFER_BYTES,
     eventRetentionDays: e.TASKHUB_EVENT_RETENTION_DAYS,
+    progressLimit: e.TASKHUB_PROGRESS_LIMIT,
+    devMailboxBytes: e.TASKHUB_DEV_MAILBOX_BYTES,
+    maxConnections: e.TASKHUB_MAX_CONNECTIONS,
+    idleTimeoutMs: e.TASKHUB_IDLE_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
-    publicUrl: e.TASKHUB_PUBLIC_URL?.replace(/\/+$/, ''),
+    corsOrigins: e.TASKHUB_CORS_ORIGINS?.[0] === '*' ? '*' : (e.TASKHUB_CORS_ORIGINS ?? []),
+    trustProxy: e.TASKHUB_TRUST_PROXY ?? false,
+    publicUrl: e.TASKHUB_PUBLIC_URL,
     a2aPublicCards: e.TASKHUB_A2A_PUBLIC_CARDS === 'true' || e.TASKHUB_A2A_PUBLIC_CARDS === '1',
     logFormat: e.LOG_FORMAT,
   });

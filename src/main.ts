@@ -11,8 +11,9 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { logTaskEvents } from './hub/event-log.js';
 import { createApp, DEFAULT_PUBLIC_DIR, serverOptionsFor } from './http/app.js';
-import { trackConnections } from './http/connections.js';
+import { requestTimeoutOptions, trackConnections } from './http/connections.js';
 import { createRpcWaiters, type RpcWaiters } from './rpc/waiters.js';
+import { createReleasers, listenError, StartError } from './releasers.js';
 import { loadOrCreateSecret, writeAdminTokenOnce } from './secrets.js';
 import type { Store } from './store/store.js';
 import { createSqliteStore } from './store/sqlite/index.js';
@@ -36,6 +37,8 @@ export interface Taskhub {
   adminToken: string;
   /** Port of the embedded SMTP listener (the bound one when `TASKHUB_SMTP_PORT` is 0). */
   smtpPort: number;
+  /** The Express app, for inspection (a test lists the routes it mounts). */
+  app: ReturnType<typeof createApp>;
   /** Stops accepting, ends streams and waiters, closes the database. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -47,47 +50,66 @@ const TASKHUB_VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', i
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
 export async function startTaskhub(config: Config, logger: Logger = createLogger(config)): Promise<Taskhub> {
+  const releasers = createReleasers((err) => logger.error({ err }, 'releasing part of a failed start failed'));
+  try {
+    return await startParts(config, logger, releasers);
+  } catch (error) {
+    // Whatever step failed, nothing it or an earlier step opened stays open: the process can exit.
+    await releasers.releaseAll();
+    throw error;
+  }
+}
+
+type Releasers = ReturnType<typeof createReleasers>;
+
+/** The start steps, each registering its releaser as soon as it has opened something. */
+async function startParts(config: Config, logger: Logger, releasers: Releasers): Promise<Taskhub> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
-  const store: Store = createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
-    onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
-  });
-  const hub = createHub(store, {
-    secret,
-    leaseSeconds: config.leaseSeconds,
-    maxAttempts: config.maxAttempts,
-    eventRetentionDays: config.eventRetentionDays,
-    rateLimit: config.rateLimit,
-    broadcastLimit: config.broadcastLimit,
-    onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
-  });
-  const rpc = createRpcWaiters(hub, {
-    pollMs: config.rpcPollMs,
-    maxWaiters: config.rpcMaxWaiters,
-    onError: (err, what) => logger.error({ err }, `${what} failed`),
-  });
-  const streams = createStreamRegistry(
-    { bus: hub.bus, presence: hub.presence, events: hub.events, logger },
-    {
-      maxStreamsPerSubscriber: config.maxStreams,
-      heartbeatMs: config.heartbeatMs,
-      maxBufferedBytes: config.streamBufferBytes,
-    },
-  );
-  const metrics = createMetrics(hub, streams);
-  const unlogTasks = logTaskEvents(hub.bus, logger);
-  const mail = await startEmail(config, hub, store, secret, logger, metrics).catch(async (error: unknown) => {
-    // The SMTP port may be taken: leave nothing open behind the failed start.
-    unlogTasks();
-    metrics.close();
-    rpc.close();
-    streams.close();
-    await hub.stop();
-    await store.close();
-    throw error;
-  });
+  const core = await startCore(config, secret, logger, releasers);
+  const mail = await startEmail(config, core.hub, core.store, secret, logger, core.metrics, releasers);
+  const web = await startHttp(config, logger, core, mail, releasers);
+
+  const adminToken = core.hub.tokens.signAdmin();
+  const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
+  if (tokenFile) logger.info({ file: tokenFile }, `admin token written to ${tokenFile}`);
+  logger.info({ url: web.url, dataDir: config.dataDir }, `taskhub listening on ${web.url}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await web.drain();
+      // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
+      await releasers.releaseAll();
+      logger.info('taskhub stopped');
+    })());
+
+  return {
+    url: web.url,
+    config,
+    hub: core.hub,
+    store: core.store,
+    rpc: core.rpc,
+    adminToken,
+    smtpPort: mail.inbound.port,
+    app: web.app,
+    stop,
+  };
+}
+
+/**
+ * The HTTP listener over the app, with its connection accounting. `drain()` begins shutdown: new requests get
+ * `503`, waiting RPCs and streams end, idle connections close, and it resolves once the listener has closed
+ * (cutting what is left after `DRAIN_MS`).
+ */
+async function startHttp(
+  config: Config,
+  logger: Logger,
+  { hub, rpc, streams, metrics }: Awaited<ReturnType<typeof startCore>>,
+  mail: Awaited<ReturnType<typeof startEmail>>,
+  releasers: Releasers,
+) {
   let shuttingDown = false;
-  let url = '';
   // Ends the A2A facade's waits and streams when the hub stops.
   const a2aShutdown = new AbortController();
   const app = createApp({
@@ -96,11 +118,12 @@ export async function startTaskhub(config: Config, logger: Logger = createLogger
     logger,
     publicDir: DEFAULT_PUBLIC_DIR,
     isShuttingDown: () => shuttingDown,
+    exposure: { corsOrigins: config.corsOrigins, trustProxy: config.trustProxy, publicUrl: config.publicUrl },
     metrics,
     rpc,
     mailbox: mail.mailbox,
     a2a: {
-      publicUrl: () => config.publicUrl ?? url,
+      publicUrl: config.publicUrl,
       publicCards: config.a2aPublicCards,
       version: TASKHUB_VERSION,
       pollMs: config.rpcPollMs,
@@ -108,48 +131,82 @@ export async function startTaskhub(config: Config, logger: Logger = createLogger
     },
     stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() } }),
   });
+  const server = http.createServer({ ...serverOptionsFor(app), ...requestTimeoutOptions }, app);
+  const connections = trackConnections(
+    server,
+    { maxConnections: config.maxConnections, idleTimeoutMs: config.idleTimeoutMs },
+    logger.child({ part: 'http' }),
+  );
+  await listen(server, config, releasers);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  const server = http.createServer(serverOptionsFor(app), app);
-  const connections = trackConnections(server);
+  const drain = async () => {
+    shuttingDown = true;
+    // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
+    rpc.close();
+    a2aShutdown.abort();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    streams.close();
+    connections.closeIdle();
+    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+    await closed;
+    clearTimeout(cut);
+  };
+  return { url, drain, app };
+}
+
+/** The store, the hub, the rpc waiters and the stream registry: everything that needs no port. */
+async function startCore(config: Config, secret: string, logger: Logger, releasers: Releasers) {
+  const store: Store = createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
+    onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
+  });
+  releasers.add(() => store.close());
+  const hub = createHub(store, {
+    secret,
+    leaseSeconds: config.leaseSeconds,
+    maxAttempts: config.maxAttempts,
+    eventRetentionDays: config.eventRetentionDays,
+    rateLimit: config.rateLimit,
+    broadcastLimit: config.broadcastLimit,
+    progressLimit: config.progressLimit,
+    onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
+  });
+  releasers.add(() => hub.stop());
+  const rpc = createRpcWaiters(hub, {
+    pollMs: config.rpcPollMs,
+    maxWaiters: config.rpcMaxWaiters,
+    onError: (err, what) => logger.error({ err }, `${what} failed`),
+  });
+  releasers.add(() => rpc.close());
+  const streams = createStreamRegistry(
+    { bus: hub.bus, presence: hub.presence, events: hub.events, logger },
+    {
+      maxStreamsPerSubscriber: config.maxStreams,
+      heartbeatMs: config.heartbeatMs,
+      maxBufferedBytes: config.streamBufferBytes,
+    },
+  );
+  releasers.add(() => streams.close());
+  const metrics = createMetrics(hub, streams);
+  releasers.add(() => metrics.close());
+  const unlogTasks = logTaskEvents(hub.bus, logger);
+  releasers.add(() => unlogTasks());
+  return { store, hub, rpc, streams, metrics };
+}
+
+/** Binds the HTTP listener; a port that is taken fails the start with an error naming `PORT`. */
+async function listen(server: http.Server, config: Config, releasers: Releasers): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: unknown) => reject(listenError(error, 'PORT', config.host, config.port));
+    server.once('error', fail);
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
-  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-
-  const adminToken = hub.tokens.signAdmin();
-  const tokenFile = writeAdminTokenOnce(config.dataDir, adminToken);
-  if (tokenFile) logger.info({ file: tokenFile }, `admin token written to ${tokenFile}`);
-  logger.info({ url, dataDir: config.dataDir }, `taskhub listening on ${url}`);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
-      shuttingDown = true;
-      // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
-      rpc.close();
-      a2aShutdown.abort();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      streams.close();
-      connections.closeIdle();
-      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
-      await closed;
-      clearTimeout(cut);
-      // SIGTERM flushes what the outbox can (bounded), and only then closes the listener it may be sending to.
-      await mail.sender.stop();
-      await mail.inbound.stop();
-      unlogTasks();
-      metrics.close();
-      await hub.stop();
-      await store.close();
-      logger.info('taskhub stopped');
-    })());
-
-  return { url, config, hub, store, rpc, adminToken, smtpPort: mail.inbound.port, stop };
+  // After a stop's drain this finds the server closed already; on a failed start it closes it.
+  releasers.add(() => new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve())));
 }
 
 /**
@@ -164,10 +221,11 @@ async function startEmail(
   secret: string,
   logger: Logger,
   metrics: Metrics,
+  releasers: Releasers,
 ) {
   hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
-  const mailbox = createDevMailbox(store.devMailbox);
+  const mailbox = createDevMailbox(store.devMailbox, { maxBytes: config.devMailboxBytes });
   const inbound = await startInboundSmtp(
     {
       tasks: hub.tasks,
@@ -184,7 +242,10 @@ async function startEmail(
       // An emailed reply to a message joins its thread, as the agent answering it over HTTP would.
       onMessageReply: (agent, messageId, reply) => hub.messages.reply({ name: agent, role: 'agent' }, messageId, reply),
     },
-  );
+  ).catch((error: unknown) => {
+    throw listenError(error, 'TASKHUB_SMTP_PORT', config.host, config.smtpPort);
+  });
+  releasers.add(() => inbound.stop());
   const loopback = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   const transport = createMailTransport(config.smtpUrl ? { url: config.smtpUrl } : { host: loopback, port: inbound.port });
   const composer = createComposer({
@@ -205,6 +266,7 @@ async function startEmail(
     { now: hub.now },
   );
   sender.start();
+  releasers.add(() => sender.stop());
   logger.info({ smtpPort: inbound.port, outbound: config.smtpUrl ? 'TASKHUB_SMTP_URL' : 'dev mailbox' }, 'email ready');
   return { inbound, sender, mailbox };
 }
@@ -223,7 +285,16 @@ export async function runFromEnvironment(env: Record<string, string | undefined>
     process.exit(1);
   }
   const logger = createLogger(config);
-  const taskhub = await startTaskhub(config, logger);
+  let taskhub: Taskhub;
+  try {
+    taskhub = await startTaskhub(config, logger);
+  } catch (error) {
+    // A port taken or a bad secret file: a sentence the operator can act on, not a stack trace.
+    if (!(error instanceof StartError || error instanceof ConfigError)) throw error;
+    logger.fatal({ err: error }, error.message);
+    process.stderr.write(`taskhub: ${error.message}\n`);
+    process.exit(1);
+  }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     taskhub.stop().then(

@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { HubError } from '../domain/errors.js';
+import { findJsonLimitBreach, MAX_JSON_DEPTH } from '../domain/json-limits.js';
 
 /** JSON-RPC and A2A error codes taskhub answers with. */
 export const A2A_CODES = {
@@ -30,11 +32,19 @@ export interface RpcRequest {
   params: Record<string, unknown>;
 }
 
-/** Reads one JSON-RPC 2.0 request from a raw body; batches are not part of A2A and are refused. */
-export function parseRequest(raw: string): RpcRequest {
+/**
+ * Reads one JSON-RPC 2.0 request from a raw body; batches are not part of A2A and are refused. The body is held to
+ * `/api`'s limits before it is parsed: UTF-8 (else -32700), at most `MAX_JSON_DEPTH` levels deep and no number that
+ * overflows a double (else -32602).
+ */
+export function parseRequest(raw: Uint8Array): RpcRequest {
+  if (!isUtf8(raw)) throw new RpcError(A2A_CODES.parseError, 'The body is not valid UTF-8.');
+  const breach = findJsonLimitBreach(raw);
+  if (breach?.kind === 'depth') throw new RpcError(A2A_CODES.invalidParams, `The body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
+  if (breach?.kind === 'number') throw new RpcError(A2A_CODES.invalidParams, `The number ${breach.literal.slice(0, 40)} in the body is too large to represent.`);
   let body: unknown;
   try {
-    body = JSON.parse(raw);
+    body = JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
   } catch {
     throw new RpcError(A2A_CODES.parseError, 'The body is not valid JSON.');
   }

@@ -7,8 +7,8 @@ import { cancelTask, createFromMessage, getTask, listTasks, sendMessage, type Me
 import { lastEventIdOf, streamTask } from './stream.js';
 
 export interface A2AOptions {
-  /** Base of every URL in a card (`TASKHUB_PUBLIC_URL`, else the listener's `http://HOST:PORT`). */
-  publicUrl: () => string;
+  /** Base of every URL in a card (`TASKHUB_PUBLIC_URL`); undefined: the request's own scheme and host. */
+  publicUrl: string | undefined;
   /** Serve cards without a token (`TASKHUB_A2A_PUBLIC_CARDS`). Default false. */
   publicCards: boolean;
   /** The card's `version`. */
@@ -43,7 +43,7 @@ function lastEventIdHeader(req: Request): number {
 export function a2aRoutes(hub: Hub, authenticate: RequestHandler, options: A2AOptions): Router {
   const router = Router();
   const deps: MethodDeps = { hub, pollMs: options.pollMs };
-  const raw = express.text({ type: () => true, limit: options.bodyLimit });
+  const raw = express.raw({ type: () => true, limit: options.bodyLimit });
   const cardAuth: RequestHandler = options.publicCards ? (_req, _res, next) => next() : authenticate;
   const everyone: Actor = { name: 'a2a-card', role: 'admin' };
 
@@ -54,7 +54,7 @@ export function a2aRoutes(hub: Hub, authenticate: RequestHandler, options: A2AOp
   const serveCard = (scopeOf: (req: Request) => CardScope): RequestHandler => async (req, res) => {
     const scope = scopeOf(req);
     const agents = await agentsBehind(scope); // an unknown agent is the usual 404
-    res.json(buildCard(scope, agents, options.publicUrl(), { version: options.version, pushNotifications: false }));
+    res.json(buildCard(scope, agents, options.publicUrl ?? `${req.protocol}://${req.host}`, { version: options.version, pushNotifications: false }));
   };
 
   async function dispatch(req: Request, res: Response, scope: CardScope, call: RpcRequest, signal: AbortSignal): Promise<unknown> {
@@ -97,7 +97,7 @@ export function a2aRoutes(hub: Hub, authenticate: RequestHandler, options: A2AOp
     res.on('close', abort);
     options.shutdown.addEventListener('abort', abort);
     try {
-      call = parseRequest(typeof req.body === 'string' ? req.body : '');
+      call = parseRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
       checkVersion(req, call.method);
       if (STREAM_METHODS.has(call.method)) return await openStream(req, res, scopeOf(req), call, controller.signal);
       const result = await dispatch(req, res, scopeOf(req), call, controller.signal);

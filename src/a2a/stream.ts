@@ -3,7 +3,7 @@ import type { Actor, HubEvent, Task } from '../domain/types.js';
 import type { Hub } from '../hub/index.js';
 import { type RpcId, RpcError, errorBody, resultBody, toRpcError } from './jsonrpc.js';
 import { streamResultsOf, toA2ATask } from './mapping.js';
-import { watchTask } from './watch.js';
+import { eventsAfter, watchTask } from './watch.js';
 
 /** Interval of the keep-alive comment on an A2A stream, ms (proxies drop idle connections). */
 export const A2A_HEARTBEAT_MS = 15_000;
@@ -57,6 +57,7 @@ export async function streamTask(res: Response, start: StreamStart): Promise<voi
 
 /** The newest recorded event id of a task (what a stream's first frame stands for). */
 export async function lastEventIdOf(hub: Hub, actor: Actor, taskId: string): Promise<number> {
-  const events = await hub.tasks.events(actor, taskId);
-  return events.length === 0 ? 0 : events[events.length - 1]!.id;
+  let last = 0;
+  for await (const event of eventsAfter(hub, actor, taskId, 0)) last = event.id;
+  return last;
 }

@@ -6,6 +6,20 @@ import type { Hub } from '../hub/index.js';
 const ENDS = new Set(['task.completed', 'task.failed', 'task.cancelled', 'task.expired']);
 export const endsTask = (event: HubEvent) => ENDS.has(event.type);
 
+/** Events one read of a task's history asks for; the hub may answer fewer (its page size in characters). */
+export const WATCH_PAGE_EVENTS = 500;
+
+/** The task's recorded events after `afterId`, oldest first, read page by page. */
+export async function* eventsAfter(hub: Hub, actor: Actor, taskId: string, afterId: number): AsyncGenerator<HubEvent> {
+  for (;;) {
+    const page = await hub.tasks.events(actor, taskId, { limit: WATCH_PAGE_EVENTS, afterId });
+    yield* page.events;
+    const last = page.events.at(-1);
+    if (page.nextCursor === null || !last) return;
+    afterId = last.id;
+  }
+}
+
 export interface WatchOptions {
   /** Events with an id at or below this were seen already. Default 0 (all of the task's history). */
   afterId?: number;
@@ -33,16 +47,16 @@ export async function watchTask(hub: Hub, actor: Actor, taskId: string, onEvent:
   try {
     while (!options.signal.aborted) {
       const woken = new Promise<void>((resolve) => (wake = resolve));
-      const events = await hub.tasks.events(actor, taskId);
-      for (const event of events) {
-        if (event.id <= afterId || options.signal.aborted) continue;
+      // Read before the history: a task terminal by then has its ending event in what the pages hold.
+      const wasTerminal = isTerminal((await hub.tasks.get(actor, taskId)).status);
+      for await (const event of eventsAfter(hub, actor, taskId, afterId)) {
+        if (options.signal.aborted) return;
         afterId = event.id;
         await onEvent(event);
         if (endsTask(event)) return;
       }
       // The task ended in an event the caller saw already: nothing more will come.
-      const last = events[events.length - 1];
-      if (last && endsTask(last) && last.id <= afterId) return;
+      if (wasTerminal) return;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, options.pollMs)))]);
       clearTimeout(timer);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `taskhub` command. Exit codes: see EXIT in output.ts and docs/api.md.
+// The `taskhub` command. Exit codes: see EXIT in output.ts and docs/clients.md.
 import { run } from './program.js';
 
 process.exitCode = await run(process.argv, {

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
 import { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError } from '../client/index.js';
 
-/** The exit codes a shell script can rely on; documented in docs/api.md. */
+/** The exit codes a shell script can rely on; documented in docs/clients.md. */
 export const EXIT = {
   ok: 0,
   /** Bad flags or arguments, missing URL or token, unreadable JSON input. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { TaskhubClient } from '../client/index.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerBackupCommand } from './commands/backup.js';
 import { registerLiveCommands } from './commands/live.js';
 import { registerMessageCommands } from './commands/messages.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -69,6 +70,7 @@ export function createProgram(io: Io): Command {
   registerTaskCommands(program, cli);
   registerMessageCommands(program, cli);
   registerLiveCommands(program, cli);
+  registerBackupCommand(program, cli);
   return program;
 }
 

@@ -1,12 +1,5 @@
 /**
- * The taskhub SDK: `import { TaskhubClient } from 'taskhub/client'`. It speaks the HTTP contract and depends on
- * nothing in the server.
+ * `taskhub/client` (and `taskhub`): the SDK, which is its own package, `@taskhub/sdk`, re-exported here so that
+ * code importing it from the server package keeps working.
  */
-export { TaskhubClient, type TaskhubClientOptions, type ProgressReport } from './client.js';
-export { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError, TaskhubError, type ErrorDetail } from './errors.js';
-export { a2aForwarder, type A2AForwardOptions } from './a2a.js';
-export type { FetchLike } from './http.js';
-export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
-export { describeError, stderrReporter, type ErrorInfo, type ErrorReporter } from './report.js';
-export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';
-export * from './types.js';
+export * from '@taskhub/sdk';

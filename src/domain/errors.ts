@@ -1,21 +1,10 @@
-/** The codes taskhub answers with. The HTTP layer maps each to a status; nothing else needs to know HTTP. */
-export type ErrorCode =
-  | 'invalid_json'
-  | 'validation_failed'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'invalid_transition'
-  | 'conflict'
-  | 'payload_too_large'
-  | 'no_agent_for_capability'
-  | 'capability_not_offered'
-  | 'unknown_agent'
-  | 'too_many_recipients'
-  | 'rate_limited'
-  | 'too_many_streams'
-  | 'shutting_down'
-  | 'overloaded';
+import type { ErrorDetail, ErrorCode as WireErrorCode } from '@taskhub/sdk/wire';
+
+/**
+ * The codes a HubError carries (the wire's codes but `internal_error`, which only the HTTP layer's catch-all
+ * answers). The HTTP layer maps each to a status; nothing else needs to know HTTP.
+ */
+export type ErrorCode = Exclude<WireErrorCode, 'internal_error'>;
 
 /**
  * Where a sender stands under one rate-limit policy, in the terms of the IETF RateLimit header fields draft:
@@ -30,10 +19,7 @@ export interface RateLimitStatus {
   resetSeconds: number;
 }
 
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail } from '@taskhub/sdk/wire';
 
 /** The one error class of taskhub: a stable `code`, a message a person can act on, optional field details. */
 export class HubError extends Error {

@@ -1,20 +1,10 @@
-/** A message as the API shows it: one per recipient. Times are ISO-8601 UTC strings; absent values are `null`. */
-export interface Message {
-  id: string;
-  threadId: string;
-  from: string;
-  to: string;
-  subject: string;
-  body: string;
-  inReplyTo: string | null;
-  createdAt: string;
-  readAt: string | null;
-}
+/** A message as the API shows it (one per recipient), defined once in the SDK's wire module. */
+export type { Message } from '@taskhub/sdk/wire';
 
 /** `to: "ALL"`: every agent but the sender. Agent names are lower-case, so no agent can be called this. */
 export const BROADCAST = 'ALL';
 
-/** Limits on messages, whichever front they come through; each is documented in docs/api.md. */
+/** Limits on messages, whichever front they come through; each is documented in docs/http.md. */
 export const MESSAGE_LIMITS = {
   /** Characters of a subject (at least 1). */
   subject: 200,

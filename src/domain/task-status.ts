@@ -3,25 +3,21 @@
  * actions below; the store applies it as a single guarded UPDATE whose `WHERE status IN (from)` is this table.
  */
 
-export const TASK_STATUSES = [
-  'assigned',
-  'claimed',
-  'in_progress',
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import { OPEN_STATUSES, PRIORITIES, type Priority, type TaskStatus } from '@taskhub/sdk/wire';
 
-export const OPEN_STATUSES = ['assigned', 'claimed', 'in_progress'] as const satisfies readonly TaskStatus[];
+// The statuses and priorities are part of the wire contract, defined once in the SDK's wire module.
+export {
+  isTerminal,
+  OPEN_STATUSES,
+  PRIORITIES,
+  TASK_STATUSES,
+  TERMINAL_STATUSES,
+  type Priority,
+  type TaskStatus,
+} from '@taskhub/sdk/wire';
+
 /** The statuses in which a task holds a lease (`leaseExpiresAt` counts down). */
 export const LEASED_STATUSES = ['claimed', 'in_progress'] as const satisfies readonly TaskStatus[];
-export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const satisfies readonly TaskStatus[];
-
-export function isTerminal(status: TaskStatus): boolean {
-  return (TERMINAL_STATUSES as readonly TaskStatus[]).includes(status);
-}
 
 /** Who may ask for an action: the task's target, its assigner (or an admin), or only the hub itself. */
 export type ActionParty = 'target' | 'assigner' | 'hub';
@@ -71,9 +67,6 @@ export const EVENT_AUDIENCE: Record<TaskEventType, readonly ('target' | 'assigne
   'task.expired': ['assigner'],
   'task.cancelled': ['assigner', 'target'],
 };
-
-export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
-export type Priority = (typeof PRIORITIES)[number];
 
 /** Priorities are stored as their rank so that `ORDER BY priority DESC` puts urgent first. */
 export function priorityRank(priority: Priority): number {

@@ -1,4 +1,8 @@
-import { TASK_EVENT_TYPES, type Priority, type TaskStatus } from './task-status.js';
+import type { Task } from '@taskhub/sdk/wire';
+import { TASK_EVENT_TYPES } from './task-status.js';
+
+/** The API's shapes (task, agent), defined once in the SDK's wire module. */
+export type { Agent, Task, TaskKind } from '@taskhub/sdk/wire';
 
 /**
  * Every event type the hub records. Tables keyed by event type are `Record<EventType, …>`, so that a new type is
@@ -11,42 +15,6 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export interface Actor {
   readonly name: string;
   readonly role: 'agent' | 'admin';
-}
-
-export type TaskKind = 'task' | 'rpc';
-
-/** A task as the API shows it. Times are ISO-8601 UTC strings; absent values are `null`. */
-export interface Task {
-  id: string;
-  kind: TaskKind;
-  task: string;
-  payload: unknown;
-  capability: string | null;
-  priority: Priority;
-  status: TaskStatus;
-  assigner: string;
-  target: string;
-  deadline: string | null;
-  result: unknown;
-  error: string | null;
-  attempts: number;
-  leaseExpiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  claimedAt: string | null;
-  completedAt: string | null;
-}
-
-/** An agent as the API shows it. `email` is present only for admins and the agent itself. */
-export interface Agent {
-  name: string;
-  capabilities: string[];
-  email?: string | null;
-  description: string | null;
-  connected: boolean;
-  streams: number;
-  lastSeen: string | null;
-  createdAt: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import path from 'node:path';
+import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 
 import type { Logger } from 'pino';
@@ -11,15 +12,18 @@ import type { DevMailbox } from '../transport/email/dev-mailbox.js';
 import type { StreamRegistry } from '../transport/sse/registry.js';
 import { authenticate } from './auth.js';
 import { createErrorHandler, notFoundHandler, sendError } from './errors.js';
+import { checkJsonBody } from './json-body.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { logRequests } from './request-log.js';
 import { agentRoutes } from './routes/agents.js';
 import { eventRoutes } from './routes/events.js';
 import { mailboxRoutes } from './routes/mailbox.js';
 import { messageRoutes } from './routes/messages.js';
+import { openApiRoute } from './openapi/route.js';
 import { opsRoutes, statsRoutes } from './routes/ops.js';
 import { rpcRoutes } from './routes/rpc.js';
 import { taskRoutes } from './routes/tasks.js';
+import { acceptStreamTickets, createStreamTickets } from './stream-tickets.js';
 
 /** The contract's body limit. */
 export const BODY_LIMIT = '1mb';
@@ -40,14 +44,44 @@ export interface AppDeps {
   a2a: Omit<A2AOptions, 'bodyLimit'>;
   /** The hub's metrics, when the caller also feeds them (mail, rpc). Default: made here, and closed by nobody. */
   metrics?: Metrics;
+  /** How the hub is reached from outside; every field defaults to "directly, same origin only". */
+  exposure?: Exposure;
+}
+
+/** How the hub is reached: from other origins, behind a proxy, under a public URL. */
+export interface Exposure {
+  /** Origins allowed by CORS (`TASKHUB_CORS_ORIGINS`); `'*'` is any; empty or absent: CORS off. */
+  corsOrigins?: readonly string[] | '*';
+  /** Express's `trust proxy` (`TASKHUB_TRUST_PROXY`): which proxies' `X-Forwarded-*` to believe. Default false. */
+  trustProxy?: boolean | number | string;
+  /** Base URL clients use (`TASKHUB_PUBLIC_URL`); default: the scheme and host of each request. */
+  publicUrl?: string;
+}
+
+/** How long a browser may cache a CORS preflight answer, seconds. */
+export const CORS_MAX_AGE_SECONDS = 600;
+
+/** CORS for the configured origins; tokens travel in `Authorization`, never in cookies, so no credentials. */
+function corsFor(origins: Exposure['corsOrigins']): RequestHandler | undefined {
+  if (!origins || (origins !== '*' && origins.length === 0)) return undefined;
+  return cors({
+    origin: origins === '*' ? '*' : [...origins],
+    methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    exposedHeaders: ['Retry-After', 'RateLimit', 'RateLimit-Policy', 'WWW-Authenticate'],
+    maxAge: CORS_MAX_AGE_SECONDS,
+  });
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const { hub, streams, logger } = deps;
   const app = express();
   const metrics = deps.metrics ?? createMetrics(hub, streams);
+  const exposure = deps.exposure ?? {};
+  const tickets = createStreamTickets();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', exposure.trustProxy ?? false);
 
   const refuseWhileStopping: RequestHandler = (_req, res, next) => {
     if (!deps.isShuttingDown()) return next();
@@ -55,23 +89,29 @@ export function createApp(deps: AppDeps): express.Express {
     sendError(res, new HubError('shutting_down', 'The hub is shutting down; retry against another instance or later.'));
   };
 
+  // First, so that refusals (503, 401) carry CORS headers too and a browser page can read them.
+  const allowOrigins = corsFor(exposure.corsOrigins);
+  if (allowOrigins) app.use(allowOrigins);
   app.use(refuseWhileStopping);
   app.use(metrics.middleware(app));
   app.use(logRequests(logger));
   // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
   app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
-  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  // `verify` sees the raw bytes before they are decoded and parsed: bad UTF-8, too deep, numbers out of range.
+  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) }));
   app.use(opsRoutes(metrics.registry));
-  // Every `/api` router, in one place, behind the one token check.
+  app.use(openApiRoute(exposure.publicUrl));
+  // Every `/api` router, in one place, behind the one token check (a stream ticket stands in for it on the stream).
   app.use(
     '/api',
+    acceptStreamTickets(tickets),
     authenticate(hub),
     agentRoutes(hub),
     taskRoutes(hub),
     rpcRoutes(deps.rpc, metrics.rpc),
     messageRoutes(hub),
-    eventRoutes(hub, streams),
+    eventRoutes(hub, streams, tickets),
     mailboxRoutes(deps.mailbox),
     statsRoutes(deps.stats),
   );

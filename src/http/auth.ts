@@ -7,7 +7,7 @@ import type { Hub } from '../hub/index.js';
 export function authenticate(hub: Hub): RequestHandler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
-    const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+    const match = header ? /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(header) : null;
     if (!match) {
       throw new HubError('unauthorized', 'Send the header "Authorization: Bearer <token>".');
     }

@@ -46,12 +46,23 @@ function listRoutes(stack: LayerLike[], prefix = ''): KnownRoute[] {
  */
 export function createRouteLabeler(app: express.Express) {
   let routes: KnownRoute[] | undefined;
+  const compiled = new Map<string, RegExp>();
+  const matches = (pattern: string, path: string) => {
+    let test = compiled.get(pattern);
+    if (!test) compiled.set(pattern, (test = toRegExp(pattern)));
+    return test.test(path);
+  };
   return (req: express.Request, res: express.Response): string => {
-    if (req.route?.path && typeof req.route.path === 'string') return `${req.baseUrl}${req.route.path}`;
+    const path = req.originalUrl.split('?')[0]!;
+    if (req.route?.path && typeof req.route.path === 'string') {
+      const own = `${req.baseUrl}${req.route.path}`;
+      // An error thrown in a mounted router reaches the app's error handler with `req.baseUrl` reset to '': then
+      // `own` lacks the mount point (`/tasks/:id`), and the table below has the whole pattern.
+      if (req.baseUrl !== '' || matches(own, path)) return own;
+    }
     if (res.locals.servedStatic === true) return STATIC;
     // Built on first use: by then every router is mounted.
     routes ??= listRoutes((app as unknown as { router: { stack: LayerLike[] } }).router.stack);
-    const path = req.originalUrl.split('?')[0]!;
     return routes.find((r) => (r.method === req.method || (req.method === 'HEAD' && r.method === 'GET')) && r.test.test(path))?.pattern ?? UNMATCHED;
   };
 }

@@ -3,7 +3,7 @@ import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
 
-/** Limits on request fields; each is documented in docs/api.md. */
+/** Limits on request fields; each is documented in docs/http.md. */
 export const LIMITS = {
   taskText: 10_000,
   description: 2_000,
@@ -14,6 +14,8 @@ export const LIMITS = {
   maxLeaseSeconds: 7 * 24 * 3600,
   listDefault: 50,
   listMax: 200,
+  historyDefault: 100,
+  historyMax: 1000,
   pendingDefault: 100,
   pendingMax: 500,
 } as const;
@@ -83,6 +85,11 @@ export const taskListQuery = z.strictObject({
   cursor: z.string().min(1).max(100).optional(),
 });
 
+export const taskEventsQuery = z.strictObject({
+  limit: pageLimit(LIMITS.historyDefault, LIMITS.historyMax),
+  cursor: z.string().min(1).max(100).optional(),
+});
+
 export const pendingQuery = z.strictObject({ limit: pageLimit(LIMITS.pendingDefault, LIMITS.pendingMax) });
 
 export const claimBody = z.strictObject({
@@ -105,11 +112,13 @@ export const emptyBody = z.strictObject({});
 
 export const eventsQuery = z.strictObject({
   lastEventId: z.string().regex(/^\d{1,15}$/, 'must be an event id').optional(),
+  /** A one-time ticket from `POST /api/events/ticket`, for clients that cannot send headers. */
+  ticket: z.string().min(1).max(100).optional(),
 });
 
 export { taskFields, needsAddress, addressMessage };
 
-/** Paging of the inbox and of a thread; each is documented in docs/api.md (message content limits: MESSAGE_LIMITS). */
+/** Paging of the inbox and of a thread; each is documented in docs/http.md (message content limits: MESSAGE_LIMITS). */
 export const MESSAGE_PAGE_LIMITS = {
   inboxDefault: 50,
   inboxMax: 200,

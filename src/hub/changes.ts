@@ -14,6 +14,11 @@ export interface Change {
   readonly tx: StoreTx;
   /** Appends an event (and whatever the planners add) in this change; it is published once the change commits. */
   emit(event: NewEvent): Promise<HubEvent>;
+  /**
+   * Registers what undoes an in-memory effect of this change (a rate-limit unit spent) should the change roll
+   * back, at once or when its commit fails.
+   */
+  onRollback(undo: () => void): void;
 }
 
 /**
@@ -32,7 +37,14 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
 
     async run<T>(change: (c: Change) => Promise<T>): Promise<T> {
       let recording: RecordingChange | undefined;
-      const result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
+      let result: T;
+      try {
+        result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
+      } catch (error) {
+        // Rolled back (by `change` itself or by a failed commit): undo what it spent in memory, newest first.
+        for (const undo of (recording?.undos ?? []).reverse()) undo();
+        throw error;
+      }
       // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
       // the bus in id order.
       for (const event of recording!.events) bus.publish(event);
@@ -44,6 +56,7 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
 /** A change in progress and the events it has written (a class: no closures made per change). */
 class RecordingChange implements Change {
   readonly events: HubEvent[] = [];
+  readonly undos: Array<() => void> = [];
 
   constructor(
     readonly tx: StoreTx,
@@ -55,6 +68,10 @@ class RecordingChange implements Change {
     for (const plan of this.planners) await plan(stored, this.tx);
     this.events.push(stored);
     return stored;
+  }
+
+  onRollback(undo: () => void): void {
+    this.undos.push(undo);
   }
 }
 

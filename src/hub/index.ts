@@ -22,7 +22,9 @@ export interface HubOptions extends TaskSettings, MessageSettings {
   broadcastLimit?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
-  /** Told about failures of background work (the lease and deadline sweeper). Default: ignored. */
+  /** How often replay data older than the retention period is forgotten, ms. Default 3,600,000 (hourly). */
+  pruneIntervalMs?: number;
+  /** Told about failures of background work (the sweeper, the event prune). Default: ignored. */
   onBackgroundError?: (error: unknown, what: string) => void;
 }
 
@@ -54,9 +56,11 @@ export function createHub(store: Store, options: HubOptions) {
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
   const pruneEvents = (cutoff = now() - retentionMs): Promise<number> => store.events.pruneBefore(cutoff);
+  // A rejection left alone in a timer callback would be unhandled (SQLITE_BUSY from a second process, say): report
+  // it and try again at the next interval.
   const pruneTimer = setInterval(() => {
-    pruneEvents().catch((error: unknown) => options.onBackgroundError?.(error, 'event pruning'));
-  }, PRUNE_INTERVAL_MS);
+    pruneEvents().catch((error: unknown) => options.onBackgroundError?.(error, 'event prune'));
+  }, options.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
   return {

@@ -183,6 +183,7 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
       const recipients = input.to === BROADCAST ? await broadcastAudience(tx, actor) : await resolveList(tx, list, parent);
       checkFanOut(input, recipients);
       const limits = await rateLimits.admit(actor, kind);
+      change.onRollback(() => rateLimits.refund(actor, kind));
       const threadId = parent?.threadId ?? randomUUID();
       const createdAt = now();
       const messages: Message[] = [];

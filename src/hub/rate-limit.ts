@@ -77,6 +77,16 @@ export function createRateLimiter(policy: RateLimitPolicy, now: () => number) {
       return statusOf(debtMs);
     },
 
+    /** Gives back `units` spent for `key` by a change that did not happen. */
+    refund(key: string, units = 1): void {
+      const full = fullAt.get(key);
+      if (full === undefined) return;
+      const at = now();
+      const after = full - units * intervalMs;
+      if (after <= at) fullAt.delete(key);
+      else fullAt.set(key, after);
+    },
+
     /** Senders currently remembered (those active within the last window, at most). */
     size(): number {
       sweep(now());
@@ -147,6 +157,11 @@ export function createRateLimits(settings: RateLimitSettings, now: () => number)
       const verdicts = limiters.map((l) => l.check(actor.name));
       if (verdicts.some((v) => !v.allowed)) throw refuse(kind, verdicts);
       return limiters.map((l) => l.consume(actor.name));
+    },
+
+    /** Gives back what `admit` spent for a send that rolled back. */
+    refund(actor: Actor, kind: SendKind): void {
+      for (const limiter of applying(actor, kind)) limiter.refund(actor.name);
     },
 
     /** Senders remembered by each policy (memory check for tests and stats). */

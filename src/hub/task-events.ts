@@ -1,5 +1,6 @@
 import { EVENT_AUDIENCE, type TaskEventType, type Transition } from '../domain/task-status.js';
 import type { Task } from '../domain/types.js';
+import { compactTaskEventData } from '../store/event-refs.js';
 import type { TaskPatch, TaskRecord } from '../store/store.js';
 import type { Change, ChangeRecorder } from './changes.js';
 import { presentTask } from './present.js';
@@ -22,13 +23,17 @@ export function createTaskEvents(changes: ChangeRecorder, now: () => number) {
     extra: Record<string, unknown> = {},
   ): Promise<Task> => {
     const task = presentTask(record);
+    const data = JSON.stringify({ taskId: record.id, task, ...extra });
+    const storedData = compactTaskEventData(task, extra, data.length);
     await change.emit({
       type,
       at: record.updatedAt,
       taskId: record.id,
       taskSeq: record.seq,
       recipients: taskEventRecipients(type, record),
-      data: JSON.stringify({ taskId: record.id, task, ...extra }),
+      data,
+      // A large payload or result is stored once, in the task row, not again in every event about the task.
+      ...(storedData !== undefined && { storedData }),
       task,
     });
     return task;

@@ -6,7 +6,7 @@ import type { Store, StoreTables, TaskPatch, TaskRecord } from '../store/store.j
 import type { Change } from './changes.js';
 import type { Presence } from './presence.js';
 import { presentTask } from './present.js';
-import type { RateLimits } from './rate-limit.js';
+import { createRateLimiter, type RateLimits } from './rate-limit.js';
 import { pickAgent } from './routing.js';
 import type { TaskEvents } from './task-events.js';
 
@@ -35,7 +35,15 @@ export interface TaskSettings {
   leaseSeconds: number;
   /** Deliveries before a task fails for good. */
   maxAttempts: number;
+  /** `progress` calls one task may take per minute; 0 = off. Default 0 (`main` passes the config's 60). */
+  progressLimit?: number;
 }
+
+/**
+ * Characters of event data one page of `GET /api/tasks/:id/events` holds at most (besides its `limit`); a page
+ * always holds at least one event, however large.
+ */
+export const TASK_HISTORY_PAGE_CHARS = 4 * 1024 * 1024;
 
 interface Deps {
   store: Store;
@@ -113,6 +121,28 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     return chosen;
   };
 
+  // Progress is the one call a target may repeat at will, and each makes an event: bounded per task.
+  const progressLimiter =
+    (settings.progressLimit ?? 0) > 0
+      ? createRateLimiter({ name: 'progress', limit: settings.progressLimit as number }, now)
+      : null;
+
+  /** Spends one progress report of task `id` (given back if the change rolls back), or refuses with 429. */
+  const admitProgress = (change: Change, id: string) => {
+    if (!progressLimiter) return;
+    const verdict = progressLimiter.check(id);
+    if (!verdict.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      throw new HubError(
+        'rate_limited',
+        `Progress limit reached: at most ${progressLimiter.policy.limit} progress reports per minute per task; retry in ${retryAfterSeconds} s.`,
+        { retryAfterSeconds, rateLimits: [{ ...verdict.status, resetSeconds: Math.max(verdict.status.resetSeconds, retryAfterSeconds) }] },
+      );
+    }
+    progressLimiter.consume(id);
+    change.onRollback(() => progressLimiter.refund(id));
+  };
+
   return {
     /**
      * Creates a task in status `assigned` and delivers it. With an `idempotencyKey` the assigner has used before,
@@ -130,6 +160,8 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
         const target = await resolveTarget(tx, input);
         // Every front (HTTP, rpc, email) creates through here, so the sender's limit holds for all of them.
         await rateLimits.admit(actor, 'task');
+        // A creation that rolls back (here, or in a failed group commit) was never made: it costs nothing.
+        change.onRollback(() => rateLimits.refund(actor, 'task'));
         const createdAt = now();
         const record = await tx.tasks.insert({
           id: randomUUID(),
@@ -153,9 +185,17 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       return presentTask(await loadVisible(store, actor, id));
     },
 
-    /** The task's whole recorded history, oldest first. */
-    async events(actor: Actor, id: string): Promise<HubEvent[]> {
-      return store.events.listForTask((await loadVisible(store, actor, id)).seq);
+    /**
+     * One page of the task's recorded history, oldest first: at most `limit` events after the cursor, fewer once
+     * their data passes `TASK_HISTORY_PAGE_CHARS` (always at least one). `nextCursor` is `null` on the last page.
+     * In-process callers that track event ids (the A2A facade) may give `afterId` instead of a cursor.
+     */
+    async events(actor: Actor, id: string, query: { limit: number; cursor?: string; afterId?: number }): Promise<{ events: HubEvent[]; nextCursor: string | null }> {
+      const task = await loadVisible(store, actor, id);
+      const afterId = query.cursor === undefined ? (query.afterId ?? 0) : decodeCursor(query.cursor);
+      const page = await store.events.listForTask(task.seq, afterId, query.limit, TASK_HISTORY_PAGE_CHARS);
+      const last = page.events.at(-1);
+      return { events: page.events, nextCursor: page.more && last ? encodeCursor(last.id) : null };
     },
 
     async list(actor: Actor, query: TaskListQuery): Promise<{ tasks: Task[]; nextCursor: string | null }> {
@@ -190,15 +230,17 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       }));
     },
 
+    /** @throws HubError `rate_limited` past `progressLimit` reports on this task within a minute (nothing changes). */
     progress(actor: Actor, id: string, report: { message?: string; progress?: number }): Promise<Task> {
-      return act(
-        actor,
-        id,
-        'report progress on',
-        TRANSITIONS.progress,
-        (task) => ({ leaseExpiresAt: now() + (task.leaseSeconds ?? settings.leaseSeconds) * 1000 }),
-        { progress: { message: report.message ?? null, progress: report.progress ?? null } },
-      );
+      return taskEvents.run(async (change) => {
+        const task = await loadVisible(change.tx, actor, id);
+        // Checked after who may see and report on the task, so that a 429 never reveals a task to a stranger.
+        requireParty(actor, task, TRANSITIONS.progress, 'report progress on');
+        admitProgress(change, id);
+        return apply(change, actor, task, 'report progress on', TRANSITIONS.progress,
+          { leaseExpiresAt: now() + (task.leaseSeconds ?? settings.leaseSeconds) * 1000 },
+          { progress: { message: report.message ?? null, progress: report.progress ?? null } });
+      });
     },
 
     complete(actor: Actor, id: string, result: unknown): Promise<Task> {

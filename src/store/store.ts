@@ -109,6 +109,11 @@ export interface NewEvent {
   recipients: readonly string[];
   /** The event's own fields (beyond id, type and at), serialised as one JSON object. */
   data: string;
+  /**
+   * What the row keeps instead of `data`, when that differs: large written-once task fields replaced by references
+   * (see event-refs.ts). Reads give `data` back.
+   */
+  storedData?: string;
   /** Passed on with the appended event for in-process listeners, not stored (it is inside `data`). */
   task?: Task;
 }
@@ -235,6 +240,12 @@ export interface TaskTable {
   countByStatus(): Promise<Partial<Record<TaskStatus, number>>>;
 }
 
+/** One page of a task's history: the events, and whether more follow. */
+export interface TaskHistoryPage {
+  events: HubEvent[];
+  more: boolean;
+}
+
 export interface EventTable {
   /** Appends one event (and who it is for); run it inside the transaction of the change it reports. */
   append(event: NewEvent): Promise<HubEvent>;
@@ -242,8 +253,11 @@ export interface EventTable {
   listForAgent(agent: string, afterId: number, limit: number): Promise<HubEvent[]>;
   /** Every event after `afterId` (the admin firehose), oldest first, at most `limit`. */
   listAll(afterId: number, limit: number): Promise<HubEvent[]>;
-  /** Every event of the task with this `seq`, oldest first. */
-  listForTask(taskSeq: number): Promise<HubEvent[]>;
+  /**
+   * Events of the task with this `seq` after `afterId`, oldest first: at most `limit`, and no more once their
+   * data adds up to `maxChars` (the first event always comes, however large); `more` tells whether more follow.
+   */
+  listForTask(taskSeq: number, afterId: number, limit: number, maxChars?: number): Promise<TaskHistoryPage>;
   /** The newest committed id (0 before the first event); no smaller id can appear after it is read. */
   lastId(): Promise<number>;
   /** Ids at or below this can no longer be replayed; 0 when nothing has been pruned. */
@@ -300,11 +314,31 @@ export interface OutboxTable {
 }
 
 /** The dev mailbox: mail the embedded SMTP listener kept. */
+/** A mail as a list shows it: `text` and the `event.json` text at most `previewChars` long. */
+export interface DevMailPreview extends Omit<DevMail, 'json'> {
+  /** The JSON text of `event.json`, cut; `null` when the mail has none. */
+  jsonText: string | null;
+  /** True when `text` or `jsonText` was cut. */
+  cut: boolean;
+}
+
+/** How many mails and bytes the dev mailbox keeps; the oldest go first past either. */
+export interface DevMailboxBounds {
+  maxMails: number;
+  /** Bytes of subject, headers, text and JSON summed over the kept mails. */
+  maxBytes: number;
+}
+
 export interface DevMailboxTable {
-  /** Stores the mails and drops the oldest beyond `cap` rows. */
-  add(mails: readonly NewDevMail[], cap: number): Promise<void>;
-  /** The newest `limit` mails (to `to` when given, compared in lower case), oldest first. */
-  list(limit: number, to?: string): Promise<DevMail[]>;
+  /** Stores the mails and drops the oldest past the bounds. */
+  add(mails: readonly NewDevMail[], bounds: DevMailboxBounds): Promise<void>;
+  /**
+   * Up to `limit` mails older than `beforeId` (default: the newest), newest first, to `to` when given (compared
+   * in lower case), with `text` and the JSON text cut at `previewChars`.
+   */
+  listPreviews(query: { limit: number; beforeId?: number; to?: string; previewChars: number }): Promise<DevMailPreview[]>;
+  /** One whole mail, or undefined. */
+  get(id: number): Promise<DevMail | undefined>;
 }
 
 /** Every table. */

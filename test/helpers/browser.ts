@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureBuilt } from './cli.js';
 import type { TestHub } from './hub.js';
 
 /** Debian's Chromium (`apt-get install chromium`); `CHROMIUM_PATH` points elsewhere on other systems. */
@@ -19,8 +20,12 @@ const ARGS = [
   '--no-first-run',
 ];
 
-/** Starts the real browser; fails with the command to run when it is not installed. */
+/**
+ * Starts the real browser; fails with the command to run when it is not installed. Builds first when the build
+ * is stale: the dashboard the hub serves is compiled into public/js/ by `npm run build`.
+ */
 export async function launchBrowser(): Promise<Browser> {
+  await ensureBuilt();
   if (!fs.existsSync(CHROMIUM_PATH)) {
     throw new Error(`No Chromium at ${CHROMIUM_PATH}: run "apt-get install -y chromium" or set CHROMIUM_PATH.`);
   }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ensureBuilt } from './cli.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const running = new Set<ChildHub>();
@@ -21,16 +22,18 @@ export interface ChildHub {
 }
 
 /**
- * Runs `src/main.ts` as its own process (through tsx, or through `npm start`) on port 0 and the given data dir,
+ * Runs `src/main.ts` as its own process (through tsx, or through `npm start`, which runs the compiled
+ * `dist/main.js`, built first when stale) on port 0 and the given data dir,
  * and learns its URL from the `taskhub listening on …` log line. Rejects if the child exits or stays silent for `startMs`.
  */
-export function startChildHub(
+export async function startChildHub(
   dataDir: string,
   env: Record<string, string> = {},
   startMs = 15_000,
   options: { viaNpmStart?: boolean } = {},
 ): Promise<ChildHub> {
   // With `viaNpmStart` the child is `npm start` itself, so that signals go through npm as an operator's would.
+  if (options.viaNpmStart) await ensureBuilt();
   const [command, args] = options.viaNpmStart
     ? ['npm', ['start', '--silent']]
     : [process.execPath, ['--import', 'tsx', 'src/main.ts']];

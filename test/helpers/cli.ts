@@ -9,7 +9,16 @@ export const BIN = path.join(ROOT, (JSON.parse(fs.readFileSync(path.join(ROOT, '
 const STAMP = path.join(ROOT, 'dist', '.built');
 const LOCK = path.join(ROOT, '.build.lock');
 /** What the build reads: a change to any of these makes dist/ stale. */
-const INPUTS = ['src', 'scripts/build.mjs', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json'];
+const INPUTS = [
+  'src',
+  'packages/sdk/src',
+  'packages/sdk/package.json',
+  'packages/sdk/tsconfig.json',
+  'scripts/build.mjs',
+  'scripts/build-sdk.mjs',
+  'package.json',
+  'tsconfig.json',
+];
 
 function newestInput(): number {
   let newest = 0;
@@ -26,7 +35,8 @@ function newestInput(): number {
 const isFresh = () => fs.existsSync(STAMP) && fs.statSync(STAMP).mtimeMs >= newestInput();
 
 /**
- * Builds dist/ with `npm run build`'s script unless it is newer than every source, so that tests run the real
+ * Builds dist/ (with the SDK's dist/ and the dashboard's public/js/) with `npm run build`'s script unless it is
+ * newer than every source, so that tests run the real
  * binary without ever running a stale one. A lock directory keeps test files running in parallel from building
  * over each other.
  */

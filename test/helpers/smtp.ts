@@ -10,10 +10,13 @@ export interface SinkMail {
 
 /**
  * A real SMTP server that keeps every mail it is sent: the outside mail server of the tests
- * (`TASKHUB_SMTP_URL=smtp://127.0.0.1:<port>`). Start it on a given port to bring a closed sink "back up".
+ * (`TASKHUB_SMTP_URL=smtp://127.0.0.1:<port>`). Start it on a given port to bring a closed sink "back up". With
+ * `refuseOverBytes` it answers a larger mail `552`, as a real server with a size limit does.
  */
-export async function startSmtpSink(port = 0) {
+export async function startSmtpSink(port = 0, options: { refuseOverBytes?: number } = {}) {
   const mails: SinkMail[] = [];
+  /** Sizes of the mails refused with `552` (with `refuseOverBytes`). */
+  const refused: number[] = [];
   let wake: (() => void) | undefined;
   const server = new SMTPServer({
     logger: false,
@@ -24,6 +27,12 @@ export async function startSmtpSink(port = 0) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        const size = chunks.reduce((n, c) => n + c.length, 0);
+        if (options.refuseOverBytes !== undefined && size > options.refuseOverBytes) {
+          refused.push(size);
+          const error = Object.assign(new Error(`5.3.4 Message size exceeds ${options.refuseOverBytes} bytes`), { responseCode: 552 });
+          return callback(error);
+        }
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then((parsed) => {
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
@@ -61,6 +70,7 @@ export async function startSmtpSink(port = 0) {
     port: bound,
     url: `smtp://127.0.0.1:${bound}`,
     mails,
+    refused,
     waitFor,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -73,8 +83,10 @@ export interface OutgoingMail {
   to: string;
   subject: string;
   text?: string;
-  /** Envelope sender, when it should differ from `from`. */
+  /** Envelope sender, when it should differ from `from`; `''` sends `MAIL FROM:<>` (a bounce's empty return path). */
   envelopeFrom?: string;
+  /** The whole message as written (headers and body), sent instead of one built from the fields above. */
+  raw?: string;
   headers?: Record<string, string>;
   inReplyTo?: string;
   attachments?: { filename: string; content: string }[];
@@ -93,7 +105,8 @@ export async function sendMail(port: number, mail: OutgoingMail): Promise<SendOu
       to: mail.to,
       subject: mail.subject,
       text: mail.text ?? '',
-      ...(mail.envelopeFrom && { envelope: { from: mail.envelopeFrom, to: mail.to } }),
+      ...(mail.envelopeFrom !== undefined && { envelope: { from: mail.envelopeFrom, to: mail.to } }),
+      ...(mail.raw !== undefined && { raw: mail.raw, envelope: { from: mail.envelopeFrom ?? mail.from, to: mail.to } }),
       ...(mail.headers && { headers: mail.headers }),
       ...(mail.inReplyTo && { inReplyTo: mail.inReplyTo }),
       ...(mail.attachments && { attachments: mail.attachments }),

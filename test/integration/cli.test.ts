@@ -290,8 +290,11 @@ describe('package', () => {
       );
     });
     expect(result).toBe('function true function\n');
+    // The server package re-exports the SDK package, whose declarations name the client.
     const types = fs.readFileSync(path.join(path.dirname(path.dirname(BIN)), 'client', 'index.d.ts'), 'utf8');
-    expect(types).toContain('TaskhubClient');
+    expect(types).toContain("from '@taskhub/sdk'");
+    const sdkTypes = fs.readFileSync(path.join(path.dirname(path.dirname(BIN)), '..', 'packages/sdk/dist/index.d.ts'), 'utf8');
+    expect(sdkTypes).toContain('TaskhubClient');
   });
 });
 

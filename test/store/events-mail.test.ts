@@ -15,7 +15,9 @@ forEachStore((make) => {
       expect((await store.events.listForAgent('x', 0, 10)).map((e) => e.type)).toEqual(['one', 'three']);
       expect((await store.events.listForAgent('y', a.id, 10)).map((e) => e.type)).toEqual(['two']);
       expect((await store.events.listAll(0, 2)).map((e) => e.type)).toEqual(['one', 'two']);
-      expect((await store.events.listForTask(7)).map((e) => e.id)).toEqual([a.id, c.id]);
+      expect((await store.events.listForTask(7, 0, 10)).events.map((e) => e.id)).toEqual([a.id, c.id]);
+      expect(await store.events.listForTask(7, 0, 1)).toMatchObject({ events: [{ id: a.id }], more: true });
+      expect((await store.events.listForTask(7, a.id, 10)).events.map((e) => e.id)).toEqual([c.id]);
       expect(await store.events.listForAgent('x', 0, 1)).toEqual([
         { id: a.id, type: 'one', at: 1_000, taskId: 't', recipients: ['x'], data: a.data },
       ]);
@@ -87,14 +89,18 @@ forEachStore((make) => {
   });
 
   describe('dev mailbox', () => {
-    it('keeps the newest mails up to the cap, oldest first, by recipient in lower case', async () => {
+    it('keeps the newest mails up to the cap, newest first, by recipient in lower case', async () => {
       const { store } = await make();
       const mail = (to: string, subject: string) => ({ from: 'hub@x', to, subject, headers: { 'x-a': '1' }, text: 't',
         json: subject === 'two' ? { n: 2 } : null, receivedAt: 1_000 });
-      await store.devMailbox.add([mail('a@x', 'one'), mail('b@x', 'two'), mail('a@x', 'three')], 2);
-      expect((await store.devMailbox.list(10)).map((m) => m.subject)).toEqual(['two', 'three']);
-      expect((await store.devMailbox.list(10, 'A@X')).map((m) => m.subject)).toEqual(['three']);
-      expect((await store.devMailbox.list(10, 'b@x'))[0]).toMatchObject({ json: { n: 2 }, headers: { 'x-a': '1' } });
+      await store.devMailbox.add([mail('a@x', 'one'), mail('b@x', 'two'), mail('a@x', 'three')], { maxMails: 2, maxBytes: 1 << 20 });
+      const list = async (to?: string) =>
+        store.devMailbox.listPreviews({ limit: 10, previewChars: 100, ...(to !== undefined && { to }) });
+      expect((await list()).map((m) => m.subject)).toEqual(['three', 'two']);
+      expect((await list('A@X')).map((m) => m.subject)).toEqual(['three']);
+      const [two] = await list('b@x');
+      expect(two).toMatchObject({ jsonText: '{"n":2}', cut: false, headers: { 'x-a': '1' } });
+      expect(await store.devMailbox.get(two!.id)).toMatchObject({ json: { n: 2 }, subject: 'two' });
     });
   });
 });

@@ -97,7 +97,7 @@ describe('group commit', () => {
     const change = store.transaction(async (tx) => tx.tasks.insert(newTask({ id: 'batched' })));
     const mail = { from: 'hub@localhost', to: 'someone@example.com', subject: 's', headers: {}, text: 't', json: null,
       receivedAt: 1 };
-    await store.devMailbox.add([mail], 10);
+    await store.devMailbox.add([mail], { maxMails: 10, maxBytes: 1 << 20 });
     // The SMTP listener answers 250 now: the mail is durable.
     expect(reader.prepare('SELECT count(*) FROM dev_mailbox').pluck().get()).toBe(1);
     await change;

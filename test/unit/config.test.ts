@@ -54,4 +54,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`${variable}="${value.replace('.', '\\.')}"`));
   });
+
+  it('reads how the hub is exposed: CORS origins, trusted proxies, public URL', () => {
+    expect(loadConfig({})).toMatchObject({ corsOrigins: [], trustProxy: false, publicUrl: undefined });
+    expect(
+      loadConfig({
+        TASKHUB_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        TASKHUB_TRUST_PROXY: 'loopback',
+        TASKHUB_PUBLIC_URL: 'https://hub.example.com/',
+      }),
+    ).toMatchObject({
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      trustProxy: 'loopback',
+      publicUrl: 'https://hub.example.com',
+    });
+    expect(loadConfig({ TASKHUB_CORS_ORIGINS: '*', TASKHUB_TRUST_PROXY: '1' })).toMatchObject({ corsOrigins: '*', trustProxy: 1 });
+    expect(loadConfig({ TASKHUB_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(() => loadConfig({ TASKHUB_CORS_ORIGINS: 'https://app.example.com/' })).toThrow(/TASKHUB_CORS_ORIGINS.*origin/);
+    expect(() => loadConfig({ TASKHUB_PUBLIC_URL: 'hub.example.com' })).toThrow(/TASKHUB_PUBLIC_URL/);
+  });
 });

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from '../helpers/cli.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const sourceDir = path.join(root, 'src/dashboard');
@@ -15,8 +16,11 @@ function files(dir: string, ext: string): string[] {
     .sort();
 }
 
+beforeAll(ensureBuilt, 180_000);
+
 describe('dashboard build', () => {
-  it('public/js is what src/dashboard compiles to (run `npm run build:dashboard` after editing)', () => {
+  it('public/js is built by `npm run build` from src/dashboard, and not committed', () => {
+    expect(execFileSync('git', ['ls-files', 'public/js'], { cwd: root, encoding: 'utf8' })).toBe('');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-dashboard-'));
     try {
       const tsc = path.join(root, 'node_modules/typescript/bin/tsc');

@@ -43,5 +43,9 @@ describe('reply bodies', () => {
     expect(parseResult('42')).toBe(42);
     expect(parseResult('It worked')).toBe('It worked');
     expect(parseResult('')).toBeNull();
+    // JSON the HTTP routes would refuse stays the text it is (issue 15, item 3).
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    expect(parseResult(deep)).toBe(deep);
+    expect(parseResult('{"n": 1e400}')).toBe('{"n": 1e400}');
   });
 });

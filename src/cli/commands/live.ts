@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
-import { a2aForwarder } from '../../client/a2a.js';
+import { a2aForwarder, describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
 import { UsageError } from '../output.js';
 import { shellHandler } from '../shell-worker.js';
 import type { Cli } from '../program.js';

@@ -16,10 +16,10 @@ interface Deps {
 export function createMailboxView({ api, outbox, mailbox }: Deps) {
   let available = true;
   let sentBefore: number | undefined;
-  const open = new Set<string>();
+  const open = new Set<number>();
 
   const mailItem = (mail: Mail) => {
-    const to = Array.isArray(mail.to) ? mail.to.join(', ') : mail.to;
+    const to = mail.to;
     const expanded = open.has(mail.id);
     const li: HTMLLIElement = h(
       'li',

@@ -76,11 +76,11 @@ export function createTaskDetail({ api, root }: Deps) {
       else fill(root, h('p', { class: 'muted empty' }, 'Loading…'));
       try {
         const path = `/api/tasks/${encodeURIComponent(id)}`;
-        const [fresh, events] = await Promise.all([api.get<{ task: Task }>(path), api.get<{ events: HubEvent[] }>(`${path}/events`)]);
+        const [fresh, events] = await Promise.all([api.get<{ task: Task }>(path), loadHistory(api, path)]);
         if (mine !== token) return;
         task ??= fresh.task;
         updateTask(fresh.task);
-        history = mergeHistory(events.events, history);
+        history = mergeHistory(events, history);
       } catch (error) {
         if (mine !== token) return;
         notice = error instanceof ApiError && error.status === 404 ? 'This task no longer exists.' : (error as Error).message;
@@ -126,4 +126,21 @@ function mergeHistory(a: HubEvent[], b: HubEvent[]): HubEvent[] {
   const byId = new Map<number, HubEvent>();
   for (const e of [...a, ...b]) byId.set(e.id, e);
   return [...byId.values()].sort((x, y) => x.id - y.id).slice(-HISTORY_SHOWN);
+}
+
+/** Pages of history read at most when a task is shown; the dashboard keeps only the newest events of them. */
+const HISTORY_PAGES = 10;
+
+/** The task's history (`GET …/events`, paged), following `nextCursor` for up to `HISTORY_PAGES` pages. */
+async function loadHistory(api: Deps['api'], path: string): Promise<HubEvent[]> {
+  let events: HubEvent[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < HISTORY_PAGES; i++) {
+    const query: string = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const page: { events: HubEvent[]; nextCursor: string | null } = await api.get(`${path}/events${query}`);
+    events = [...events, ...page.events].slice(-HISTORY_SHOWN);
+    cursor = page.nextCursor;
+    if (cursor === null) break;
+  }
+  return events;
 }

@@ -3,7 +3,8 @@ import type { Hub } from '../../hub/index.js';
 import type { StreamSink } from '../../transport/sse/session.js';
 import type { StreamRegistry } from '../../transport/sse/registry.js';
 import { actorOf } from '../auth.js';
-import { eventsQuery } from '../schemas.js';
+import { emptyBody, eventsQuery } from '../schemas.js';
+import type { StreamTickets } from '../stream-tickets.js';
 import { parse } from '../validate.js';
 import { HubError } from '../../domain/errors.js';
 
@@ -51,8 +52,15 @@ function lastEventIdOf(header: string | undefined, query: string | undefined): n
   return Number(raw);
 }
 
-export function eventRoutes(hub: Hub, streams: StreamRegistry): Router {
+export function eventRoutes(hub: Hub, streams: StreamRegistry, tickets: StreamTickets): Router {
   const router = Router();
+
+  // A ticket stands for the bearer token that asked for it (checked by then; tickets open only GET /events).
+  router.post('/events/ticket', (req, res) => {
+    parse(emptyBody, req.body, 'body');
+    const token = req.headers.authorization!.replace(/^\S+\s+/, '');
+    res.json(tickets.issue(actorOf(res).name, token));
+  });
 
   router.get('/events', async (req, res) => {
     const actor = actorOf(res);

@@ -1,6 +1,7 @@
 import type { HubEvent } from '../../domain/types.js';
-import type { EventTable, NewEvent } from '../store.js';
+import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
 import type { Db } from './db.js';
+import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
 
 interface RawEvent {
@@ -11,17 +12,20 @@ interface RawEvent {
   data: string;
 }
 
-const fromRaw = (raw: RawEvent, recipients: readonly string[]): HubEvent => ({
+type Expand = (taskId: string | null, data: string) => string;
+
+const fromRaw = (raw: RawEvent, recipients: readonly string[], expand: Expand): HubEvent => ({
   id: raw.id,
   type: raw.type,
   at: raw.at,
   taskId: raw.task_id,
   recipients,
-  data: raw.data,
+  data: expand(raw.task_id, raw.data),
 });
 
 /** The event log and who each event is for. */
 export function createEventTable(db: Db): SyncTable<EventTable> {
+  const expander = createSqliteEventExpander(db);
   const q = {
     insert: db.prepare<[string, number, string | null, number | null, string], number>(
       'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?) RETURNING id',
@@ -32,7 +36,9 @@ export function createEventTable(db: Db): SyncTable<EventTable> {
        WHERE r.agent = ? AND r.event_id > ? ORDER BY r.event_id LIMIT ?`,
     ),
     all: db.prepare<[number, number], RawEvent>('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?'),
-    forTask: db.prepare<[number], RawEvent>('SELECT * FROM events WHERE task_seq = ? ORDER BY id'),
+    forTask: db.prepare<[number, number, number], RawEvent>(
+      'SELECT * FROM events WHERE task_seq = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
     lastId: db.prepare<[], number>("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"),
     prune: db.prepare<[number], number>(
       `DELETE FROM event_recipients WHERE event_id <= ?`,
@@ -48,24 +54,41 @@ export function createEventTable(db: Db): SyncTable<EventTable> {
   const ops = {
     /** Appends one event; callers run it inside the transaction of the change it reports. */
     append(event: NewEvent): HubEvent {
-      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, event.data) as number;
+      const { storedData, ...rest } = event;
+      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, storedData ?? event.data) as number;
       for (const agent of event.recipients) q.addRecipient.run(agent, id);
-      return { id, ...event };
+      return { id, ...rest };
     },
 
     /** The agent's own events after `afterId`, oldest first, at most `limit`. */
     listForAgent(agent: string, afterId: number, limit: number): HubEvent[] {
-      return q.forAgent.all(agent, afterId, limit).map((raw) => fromRaw(raw, [agent]));
+      const expand = expander();
+      return q.forAgent.all(agent, afterId, limit).map((raw) => fromRaw(raw, [agent], expand));
     },
 
     /** Every event after `afterId` (the admin firehose), oldest first, at most `limit`. */
     listAll(afterId: number, limit: number): HubEvent[] {
-      return q.all.all(afterId, limit).map((raw) => fromRaw(raw, []));
+      const expand = expander();
+      return q.all.all(afterId, limit).map((raw) => fromRaw(raw, [], expand));
     },
 
-    /** Every event of the task with this `seq`, oldest first. */
-    listForTask(taskSeq: number): HubEvent[] {
-      return q.forTask.all(taskSeq).map((raw) => fromRaw(raw, []));
+    /**
+     * Events of the task with this `seq` after `afterId`, oldest first: at most `limit`, and no more once their
+     * data adds up to `maxChars` (the first event always comes, however large). The stored rows are small (large
+     * values are references); they are expanded one at a time, so a page never holds more than it returns.
+     */
+    listForTask(taskSeq: number, afterId: number, limit: number, maxChars = Infinity): TaskHistoryPage {
+      const expand = expander();
+      const rows = q.forTask.all(taskSeq, afterId, limit + 1);
+      const events: HubEvent[] = [];
+      let chars = 0;
+      for (const raw of rows.slice(0, limit)) {
+        const event = fromRaw(raw, [], expand);
+        if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
+        chars += event.data.length;
+        events.push(event);
+      }
+      return { events, more: rows.length > limit };
     },
 
     /** The newest id ever issued (0 before the first event). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
 import type { Db } from './db.js';
+import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
 
 interface RawClaimed {
@@ -21,6 +22,7 @@ interface RawClaimed {
  * claim's duration): with one writer at a time on the file, two claims can never take the same row.
  */
 export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
+  const expander = createSqliteEventExpander(db);
   const q = {
     enqueue: db.prepare(
       `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)
@@ -71,7 +73,14 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
         email: raw.email,
         attempts: raw.attempts,
         createdAt: raw.created_at,
-        event: { id: raw.event_id, type: raw.type, at: raw.at, taskId: raw.task_id, recipients: [raw.agent], data: raw.data },
+        event: {
+          id: raw.event_id,
+          type: raw.type,
+          at: raw.at,
+          taskId: raw.task_id,
+          recipients: [raw.agent],
+          data: expander()(raw.task_id, raw.data),
+        },
       };
     },
 

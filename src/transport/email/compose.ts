@@ -21,6 +21,32 @@ const SUBJECT_PREFIX: Record<TaskEventType, string> = {
   'task.expired': 'EXPIRED',
 };
 
+/**
+ * Bytes of the `event.json` part at most. Past it the part holds a summary that says it was cut (the task's text,
+ * payload and result left out) and where to read the whole task, so that no mail grows past about twice this once
+ * encoded: the text part is bounded too (see mail-text.ts).
+ */
+export const MAIL_JSON_MAX_BYTES = 1024 * 1024;
+
+/** The event as `event.json`: compact (pretty-printing grows with size times depth), summarised past the limit. */
+export function eventJson(json: Record<string, unknown>): string {
+  const whole = JSON.stringify(json);
+  if (Buffer.byteLength(whole) <= MAIL_JSON_MAX_BYTES) return whole;
+  const { task, message, ...rest } = json as { task?: Record<string, unknown>; message?: Record<string, unknown> };
+  const lean = (value: Record<string, unknown> | undefined, drop: string[]) =>
+    value && Object.fromEntries(Object.entries(value).filter(([key]) => !drop.includes(key)));
+  const summary = {
+    ...rest,
+    ...(task && { task: lean(task, ['task', 'payload', 'result', 'error']) }),
+    ...(message && { message: lean(message, ['body']) }),
+    truncated: true,
+    note: `The event is larger than ${MAIL_JSON_MAX_BYTES} bytes; its task's text, payload, result and error (or the message's body) were left out. Read them through the API.`,
+  };
+  const text = JSON.stringify(summary);
+  // Only the hub's own fields are left, none of them large; the cut keeps even an odd event within the bound.
+  return Buffer.byteLength(text) <= MAIL_JSON_MAX_BYTES ? text : JSON.stringify({ id: json.id, type: json.type, truncated: true });
+}
+
 /** An id or name as it may appear inside `<…@domain>` and addresses: anything but `[A-Za-z0-9._-]` removed. */
 const token = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '');
 
@@ -59,7 +85,7 @@ export function createComposer(options: ComposeOptions) {
     inReplyTo: root,
     references: [root],
     date: new Date(item.event.at),
-    attachments: [{ filename: 'event.json', contentType: 'application/json', content: JSON.stringify(json, null, 2) }],
+    attachments: [{ filename: 'event.json', contentType: 'application/json', content: eventJson(json) }],
   });
 
   const eventHeaders = (event: HubEvent) => ({

@@ -41,16 +41,26 @@ export interface ReplyTarget {
   agent: string;
 }
 
-/** Automatic mail (vacation notices, bounces) must not act on a task: an "I'm away" would complete it. */
-function isAutomatic(mail: ParsedMail): boolean {
+/** `Precedence` values of mail sent by a program (RFC 2076, RFC 3834 §5). */
+const AUTOMATIC_PRECEDENCE = ['auto_reply', 'bulk', 'junk', 'list'];
+
+/**
+ * Why a mail is automatic, or undefined when it is not: vacation notices, mailing-list copies and bounces must not
+ * act on a task (an "I'm away" would complete it). The empty return path of a bounce is checked at RCPT (inbound.ts).
+ */
+export function automaticReason(mail: ParsedMail): string | undefined {
   const header = (name: string) => String(mail.headers.get(name) ?? '').toLowerCase();
   const autoSubmitted = header('auto-submitted');
-  return (
-    (autoSubmitted !== '' && autoSubmitted !== 'no') ||
-    ['auto_reply', 'bulk', 'junk'].includes(header('precedence')) ||
-    mail.headers.has('x-autoreply') ||
-    mail.headers.has('x-autorespond')
-  );
+  if (autoSubmitted !== '' && autoSubmitted !== 'no') return `it is marked Auto-Submitted: ${autoSubmitted}`;
+  if (AUTOMATIC_PRECEDENCE.includes(header('precedence'))) return `it is marked Precedence: ${header('precedence')}`;
+  if (mail.headers.has('x-autoreply')) return 'it is marked X-Autoreply';
+  if (mail.headers.has('x-autorespond')) return 'it is marked X-Autorespond';
+  // mailparser gathers the List-* headers into one `list` entry keyed by what follows the dash.
+  const list = mail.headers.get('list') as { id?: unknown } | undefined;
+  if (mail.headers.has('list-id') || list?.id !== undefined) return 'it came through a mailing list (List-Id)';
+  const type = (mail.headers.get('content-type') as { value?: string } | undefined)?.value?.toLowerCase();
+  if (type === 'multipart/report') return 'it is a delivery status report (multipart/report)';
+  return undefined;
 }
 
 function limitText(text: string, what: string): string {
@@ -103,7 +113,8 @@ export async function applyReply(
   if (from !== sender) {
     throw new SmtpRefusal(550, `5.7.1 The From header <${from ?? ''}> differs from the envelope sender <${sender}>`);
   }
-  if (isAutomatic(mail)) throw new SmtpRefusal(550, '5.7.1 Automatic replies are not taken; reply in person');
+  const automatic = automaticReason(mail);
+  if (automatic) throw new SmtpRefusal(550, `5.7.1 Automatic mail is not taken (${automatic}); reply in person`);
   const actor: Actor = { name: target.agent, role: 'agent' };
   try {
     if (target.replyKind === 'task') {

@@ -10,8 +10,15 @@ import type { ReplyAddresses, ReplyKind } from './reply-address.js';
 
 /** Largest mail the listener takes, bytes (advertised as SIZE; a bigger one gets `552`). */
 export const MAX_INBOUND_MAIL_BYTES = 10 * 1024 * 1024;
-/** SMTP clients connected at once. */
+/** SMTP clients connected at once; past it a new client gets `421` and is disconnected. */
 export const MAX_INBOUND_CLIENTS = 100;
+/**
+ * A client that sends nothing for this long is disconnected, ms (smtp-server's own default is 60 s). Clients
+ * send their commands promptly; an idle pooled sender reconnects when it next has mail.
+ */
+export const SMTP_IDLE_TIMEOUT_MS = 30_000;
+/** Shortest gap between two log lines about the client cap, ms. */
+const CAP_LOG_INTERVAL_MS = 10_000;
 /** Recipients of one mail transaction. */
 export const MAX_INBOUND_RECIPIENTS = 50;
 /** How long `stop()` lets SMTP sessions in progress finish before they are cut, ms. */
@@ -27,6 +34,8 @@ export interface InboundOptions {
   onMessageReply?: MessageReplyHook;
   /** Default MAX_INBOUND_MAIL_BYTES. */
   maxMailBytes?: number;
+  /** Default SMTP_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -60,6 +69,20 @@ async function readLimited(stream: SMTPServerDataStream, max: number): Promise<B
   return size > max || stream.sizeExceeded ? undefined : Buffer.concat(chunks);
 }
 
+/** Logs (at most every 10 s) when a client arrives at the cap, which smtp-server answers with `421` silently. */
+function logClientCap(server: SMTPServer, logger: Logger): void {
+  let last = 0;
+  let refused = 0;
+  server.server.on('connection', () => {
+    const open = (server as unknown as { connections: Set<unknown> }).connections.size;
+    if (open < MAX_INBOUND_CLIENTS) return;
+    refused += 1;
+    if (Date.now() - last < CAP_LOG_INTERVAL_MS) return;
+    last = Date.now();
+    logger.warn({ maxClients: MAX_INBOUND_CLIENTS, refused }, `SMTP client cap of ${MAX_INBOUND_CLIENTS} reached: refusing new clients with 421`);
+  });
+}
+
 /**
  * The embedded SMTP listener. It takes replies to signed reply addresses from the agent's registered address and
  * acts on them through the same task service as the HTTP routes; with a dev mailbox it keeps mail for any other
@@ -77,7 +100,13 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
       if (options.devMailbox) return { kind: 'mailbox', address };
       throw new SmtpRefusal(550, `5.1.1 <${address}>: no such mailbox here; only replies to taskhub mail are taken`);
     }
-    for (const agent of sender ? await deps.agents.findByEmail(sender) : []) {
+    if (!sender) {
+      throw new SmtpRefusal(
+        550,
+        '5.7.1 Mail with an empty return path (MAIL FROM:<>, a bounce or an automatic reply) is not taken; reply in person',
+      );
+    }
+    for (const agent of await deps.agents.findByEmail(sender)) {
       for (const kind of ['task', 'message'] as ReplyKind[]) {
         if (replyAddresses.verify(kind, parsed.id, agent.name, parsed.signature)) {
           return { kind: 'reply', replyKind: kind, id: parsed.id, agent: agent.name };
@@ -132,6 +161,7 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     size: maxMailBytes,
     rejectOversized: true,
     maxClients: MAX_INBOUND_CLIENTS,
+    socketTimeout: options.idleTimeoutMs ?? SMTP_IDLE_TIMEOUT_MS,
     maxRecipients: MAX_INBOUND_RECIPIENTS,
     closeTimeout: CLOSE_TIMEOUT_MS,
     onRcptTo(address, session, callback) {
@@ -153,6 +183,7 @@ export async function startInboundSmtp(deps: Deps, options: InboundOptions) {
     },
   });
   server.on('error', (error) => logger.warn({ err: error }, 'SMTP listener error'));
+  logClientCap(server, logger);
 
   await new Promise<void>((resolveListen, reject) => {
     server.server.once('error', reject);

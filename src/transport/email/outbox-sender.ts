@@ -80,6 +80,13 @@ function isServerWide(error: unknown): boolean {
   return typeof code !== 'number' || code === 421;
 }
 
+/** A permanent refusal (5xx, say `552` for a mail too big): sending the same mail again cannot succeed. */
+function isPermanent(error: unknown): boolean {
+  const { responseCode: code, code: kind } = error as { responseCode?: unknown; code?: unknown };
+  // Refused credentials (530, 535) are the hub's configuration, not this mail's: those are retried once fixed.
+  return typeof code === 'number' && code >= 500 && code < 600 && code !== 530 && kind !== 'EAUTH';
+}
+
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
 
 /**
@@ -87,7 +94,8 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
  * (bus), otherwise sleeps until the next row is due: no polling. A failed send is retried with backoff until the
  * mail is `maxAgeMs` old, then marked failed. A connection-level failure pauses the whole outbox until that row's
  * retry, so an SMTP outage costs one attempt per backoff step rather than one per queued mail. Owns one timer and
- * one immediate; `stop()` clears them after flushing what it can within `flushMs`.
+ * one immediate; `stop()` clears them after flushing what it can within `flushMs`. A permanent refusal (5xx) marks the
+ * mail failed at once: the same mail would be refused again.
  */
 export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}) {
   const { outbox, bus, transport, composer, logger } = deps;
@@ -114,7 +122,7 @@ export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}
   const settleFailure = async (item: OutboxItem, error: unknown) => {
     const reason = reasonOf(error);
     const at = now();
-    if (at - item.createdAt >= maxAgeMs) {
+    if (isPermanent(error) || at - item.createdAt >= maxAgeMs) {
       await outbox.markFailed(item.id, reason);
       counted('failed');
       logger.warn({ outboxId: item.id, agent: item.agent, attempts: item.attempts, err: reason }, 'mail failed for good');

@@ -1,3 +1,5 @@
+import { findJsonLimitBreach } from '../../domain/json-limits.js';
+
 /** What a reply about a task asks for, read from its subject. */
 export type ReplyCommand = 'ack' | 'status' | 'result' | 'error' | 'reply';
 
@@ -58,6 +60,8 @@ export function stripReply(text: string): string {
 /** A reply body as a result: the JSON value when the body is JSON, else the text itself; `null` when empty. */
 export function parseResult(body: string): unknown {
   if (body === '') return null;
+  // JSON the HTTP routes would refuse (too deep, numbers out of range) is kept as the text it is.
+  if (findJsonLimitBreach(Buffer.from(body, 'utf8'))) return body;
   try {
     return JSON.parse(body) as unknown;
   } catch {

@@ -90,6 +90,27 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
     }
   };
 
+  /** Writes `ready`, then the replay after `lastEventId` (or `reset`), then goes live. */
+  const start = async (session: StreamSession, lastEventId: number | undefined) => {
+    const { subscriber } = session;
+    const [newest, prunedThrough] = await Promise.all([events.lastId(), events.prunedThrough()]);
+    const resumable = lastEventId !== undefined && lastEventId >= prunedThrough && lastEventId <= newest;
+    session.cursor = resumable ? lastEventId : newest;
+    session.write(readyFrame(subscriber.name, session.cursor));
+    logger.info(
+      {
+        subscriber: subscriber.name,
+        ...(subscriber.admin && { admin: true }),
+        streams: bySubscriber.get(key(subscriber))?.size ?? 0,
+        ...(lastEventId !== undefined && { lastEventId, resumed: resumable }),
+      },
+      'stream opened',
+    );
+    if (resumable) await replayPages(session);
+    else if (lastEventId !== undefined) session.write(resetFrame(newest));
+    session.goLive();
+  };
+
   const heartbeat = setInterval(() => {
     const due = Date.now() - options.heartbeatMs / 2;
     for (const set of bySubscriber.values()) {
@@ -123,27 +144,13 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
       else presence.opened(subscriber.name);
 
       try {
-        const [newest, prunedThrough] = await Promise.all([events.lastId(), events.prunedThrough()]);
-        const resumable = lastEventId !== undefined && lastEventId >= prunedThrough && lastEventId <= newest;
-        session.cursor = resumable ? lastEventId : newest;
-        session.write(readyFrame(subscriber.name, session.cursor));
-        logger.info(
-          {
-            subscriber: subscriber.name,
-            ...(subscriber.admin && { admin: true }),
-            streams: set.size,
-            ...(lastEventId !== undefined && { lastEventId, resumed: resumable }),
-          },
-          'stream opened',
-        );
-        if (resumable) await replayPages(session);
-        else if (lastEventId !== undefined) session.write(resetFrame(newest));
+        await start(session, lastEventId);
       } catch (error) {
-        // The store failed (or closed) under the replay: end the stream; the client reconnects and resumes.
-        session.close('shutdown');
+        // A session whose replay failed must not stay registered: its agent would count as connected and get
+        // neither email nor its events.
+        session.close('error');
         throw error;
       }
-      session.goLive();
       return session;
     },
 

@@ -26,7 +26,7 @@ export interface SessionLimits {
   maxQueuedEvents: number;
 }
 
-export type CloseReason = 'client' | 'slow_reader' | 'agent_removed' | 'token_rotated' | 'shutdown';
+export type CloseReason = 'client' | 'slow_reader' | 'agent_removed' | 'token_rotated' | 'shutdown' | 'error';
 
 /**
  * One open stream. Until its replay is written it queues live events; then it writes each event whose id is

@@ -1,0 +1,168 @@
+/**
+ * The wire shapes of the taskhub HTTP API (docs/http.md), defined once: the hub's presenters, the SDK and the
+ * dashboard all use these. This module has no dependencies and no side effects, so the hub and the browser can
+ * import it alone (`@taskhub/sdk/wire`). Times are ISO-8601 UTC strings; absent values are `null`.
+ */
+
+export const TASK_STATUSES = ['assigned', 'claimed', 'in_progress', 'completed', 'failed', 'cancelled', 'expired'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** The statuses after which a task never changes again. */
+export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const satisfies readonly TaskStatus[];
+/** The statuses of a task still being worked on. */
+export const OPEN_STATUSES = ['assigned', 'claimed', 'in_progress'] as const satisfies readonly TaskStatus[];
+
+export function isTerminal(status: TaskStatus): boolean {
+  return (TERMINAL_STATUSES as readonly TaskStatus[]).includes(status);
+}
+
+/** Lowest first. */
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export type TaskKind = 'task' | 'rpc';
+
+/** A task. */
+export interface Task {
+  id: string;
+  kind: TaskKind;
+  task: string;
+  payload: unknown;
+  capability: string | null;
+  priority: Priority;
+  status: TaskStatus;
+  assigner: string;
+  target: string;
+  deadline: string | null;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  leaseExpiresAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  claimedAt: string | null;
+  completedAt: string | null;
+}
+
+/** An agent. `email` is present only for admins and for the agent itself. */
+export interface Agent {
+  name: string;
+  capabilities: string[];
+  email?: string | null;
+  description: string | null;
+  connected: boolean;
+  streams: number;
+  lastSeen: string | null;
+  createdAt: string;
+}
+
+export interface Message {
+  id: string;
+  threadId: string;
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+  inReplyTo: string | null;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export interface Thread {
+  threadId: string;
+  subject: string;
+  participants: string[];
+  messages: Message[];
+  nextCursor?: string | null;
+}
+
+/** Pass `nextCursor` back as `cursor` for the next (older) page; `null` when there is none. */
+export interface TaskPage {
+  tasks: Task[];
+  nextCursor: string | null;
+}
+
+export interface InboxPage {
+  messages: Message[];
+  nextCursor: string | null;
+}
+
+/** An event of the SSE stream (`task.*`, `message`, or `reset`), as its `data:` line carries it. */
+export interface HubEvent {
+  id: number;
+  type: string;
+  /** ISO-8601 time. */
+  at: string;
+  taskId?: string;
+  /** The task as it is after the event (`task.*` events). */
+  task?: Task;
+  /** The message (`message` events). */
+  message?: Message;
+  /** `task.progress`: what the target reported. */
+  progress?: { message: string | null; progress: number | null };
+  [field: string]: unknown;
+}
+
+/** The answer of `POST /api/tasks/rpc`: the task's ending, or `timeout`. */
+export interface RpcAnswer {
+  taskId: string;
+  status: (typeof TERMINAL_STATUSES)[number] | 'timeout';
+  /** Only when `completed` (`null` if the target gave none). */
+  result?: unknown;
+  error?: string | null;
+}
+
+/** `GET /api/stats` (admin). */
+export interface Stats {
+  tasks: Record<TaskStatus, number>;
+  agents: { total: number; connected: number };
+  events: { lastId: number };
+  rpc?: { waiting: number };
+  outbox?: { queued: number; sent: number; failed: number };
+}
+
+/** A mail the dev mailbox kept (`GET /api/mailbox`). */
+export interface DevMail {
+  id: number;
+  from: string;
+  to: string;
+  subject: string;
+  /** Header names in lower case, values decoded; a repeated header's values joined by ", ". */
+  headers: Record<string, string>;
+  text: string;
+  /** The mail's `event.json` part, parsed; `null` when it has none (in lists: its text, cut, when too long). */
+  json: unknown;
+  receivedAt: string;
+  /** In lists only: `true` when `text`, `json` or a header was cut to a preview (`GET /api/mailbox/:id` has it whole). */
+  truncated?: true;
+}
+
+/** The codes the hub answers errors with; each maps to one HTTP status (docs/http.md). */
+export type ErrorCode =
+  | 'invalid_json'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'invalid_transition'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'no_agent_for_capability'
+  | 'capability_not_offered'
+  | 'unknown_agent'
+  | 'too_many_recipients'
+  | 'rate_limited'
+  | 'too_many_streams'
+  | 'shutting_down'
+  | 'overloaded'
+  | 'internal_error';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** Every error answer: `{"error": {code, message, details?}}`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: ErrorDetail[] };
+}
