@@ -59,6 +59,21 @@ describe('A2A cards', () => {
   });
 });
 
+describe('A2A cards behind a proxy', () => {
+  it('without TASKHUB_PUBLIC_URL, name the scheme and host the trusted proxy forwarded', async () => {
+    const other = await startTestHub({ TASKHUB_TRUST_PROXY: 'loopback' });
+    try {
+      const agent = await addAgent(other, 'proxied', { capabilities: ['x'] });
+      const res = await fetch(`${other.url}/a2a/agents/proxied/.well-known/agent-card.json`, {
+        headers: { authorization: `Bearer ${agent.token}`, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'hub.example.org' },
+      });
+      expect(((await res.json()) as any).supportedInterfaces[0].url).toBe('https://hub.example.org/a2a/agents/proxied');
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('A2A methods with the official client', () => {
   it('blocking SendMessage waits for the task, completed over /api, and answers the result as an artifact', async () => {
     const client = await a2aClient(`${hub.url}/a2a/agents/worker/`, boss.token);
@@ -151,6 +166,17 @@ describe('A2A errors', () => {
     expect((await rpc('/a2a', t, { jsonrpc: '2.0', id: 7, method: 'GetTaskPushNotificationConfig', params: {} })).body.error.code).toBe(-32003);
     expect((await rpc('/a2a', t, { jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 'missing' } })).body.error.code).toBe(-32001);
     expect((await rpc('/a2a', 'bad-token', { jsonrpc: '2.0', id: 9, method: 'GetTask', params: { id: 'x' } })).status).toBe(401);
+  });
+
+  it("holds bodies to /api's JSON limits: bad UTF-8 is -32700, too deep or an overflowing number -32602", async () => {
+    const t = boss.token;
+    const bad = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
+    const badUtf8 = await fetch(`${hub.url}/a2a`, { method: 'POST', headers: { authorization: `Bearer ${t}` }, body: bad });
+    expect(((await badUtf8.json()) as any).error.code).toBe(-32700);
+    const deep = `{"jsonrpc":"2.0","id":2,"method":"GetTask","params":{"id":"x","deep":${'['.repeat(200)}${']'.repeat(200)}}}`;
+    expect((await rpc('/a2a', t, deep)).body.error).toMatchObject({ code: -32602, message: expect.stringMatching(/nested more than 64/) });
+    const huge = '{"jsonrpc":"2.0","id":3,"method":"GetTask","params":{"id":"x","n":1e999}}';
+    expect((await rpc('/a2a', t, huge)).body.error).toMatchObject({ code: -32602, message: expect.stringMatching(/too large/) });
   });
 
   it('the hub endpoint routes by metadata.target', async () => {
