@@ -60,6 +60,8 @@ export interface Config {
   readonly trustProxy: boolean | number | string;
   /** Base URL clients reach the hub at (no trailing slash); undefined: each request's own scheme and host. */
   readonly publicUrl: string | undefined;
+  /** Serve A2A cards without a token. Default false. */
+  readonly a2aPublicCards: boolean;
   /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
   readonly logFormat: 'auto' | 'json' | 'pretty';
 }
@@ -115,6 +117,7 @@ const schema = z.object({
   TASKHUB_DEV_MAILBOX_BYTES: integer(1 << 20, 1 << 30).default(32 << 20),
   TASKHUB_MAX_CONNECTIONS: integer(16, 1_000_000).default(1000),
   TASKHUB_IDLE_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
+  TASKHUB_A2A_PUBLIC_CARDS: z.enum(['true', 'false', '1', '0']).default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.TASKHUB_CORS_ORIGINS?.[0] === '*' ? '*' : (e.TASKHUB_CORS_ORIGINS ?? []),
     trustProxy: e.TASKHUB_TRUST_PROXY ?? false,
     publicUrl: e.TASKHUB_PUBLIC_URL,
+    a2aPublicCards: e.TASKHUB_A2A_PUBLIC_CARDS === 'true' || e.TASKHUB_A2A_PUBLIC_CARDS === '1',
     logFormat: e.LOG_FORMAT,
   });
 }

@@ -46,6 +46,8 @@ export interface Taskhub {
 
 /** How long `stop()` lets requests in flight finish before their connections are cut (ms). */
 const DRAIN_MS = 2000;
+/** The version A2A cards name: the package's. */
+const TASKHUB_VERSION = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Wires the hub together and starts listening. The only place that knows every part. */
 export async function startTaskhub(config: Config, rootLogger: Logger = createLogger(config)): Promise<Taskhub> {
@@ -111,6 +113,8 @@ async function startHttp(
   releasers: Releasers,
 ) {
   let shuttingDown = false;
+  // Ends the A2A facade's waits and streams when the hub stops.
+  const a2aShutdown = new AbortController();
   const app = createApp({
     hub,
     streams,
@@ -123,6 +127,13 @@ async function startHttp(
     metrics,
     rpc,
     mailbox: mail.mailbox,
+    a2a: {
+      publicUrl: config.publicUrl,
+      publicCards: config.a2aPublicCards,
+      version: TASKHUB_VERSION,
+      pollMs: config.rpcPollMs,
+      shutdown: a2aShutdown.signal,
+    },
     stats: async () => ({ ...(await hub.stats()), rpc: { waiting: rpc.size() }, hub: { id: config.hubId } }),
   });
   const server = http.createServer({ ...serverOptionsFor(app), ...requestTimeoutOptions }, app);
@@ -139,6 +150,7 @@ async function startHttp(
     shuttingDown = true;
     // Waiting RPCs answer 503 shutting_down (with Connection: close) so their connections can end.
     rpc.close();
+    a2aShutdown.abort();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     streams.close();
     connections.closeIdle();

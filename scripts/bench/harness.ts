@@ -35,6 +35,8 @@ export interface BenchResults {
   /** The echo server under as many concurrent clients as the RPC run has callers. */
   floorThroughput?: FloorThroughput;
   rpcRoundtrip?: Latency & { p50OverFloor: number };
+  /** A2A `SendMessage` round trip, on the same hub right after the rpc one. */
+  a2aRoundtrip?: Latency & { p50OverRpc: number };
   rpcThroughput?: RpcThroughput;
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
@@ -90,11 +92,14 @@ async function measureRoundtrips(options: BenchOptions, results: BenchResults, l
     return sequential;
   });
   results.floor = floor;
-  log('rpc round trip: one caller, one echo agent');
-  const rpc = await withChild(hubFor(options), (h) =>
-    runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: h.url, adminToken: h.adminToken, ...roundtrip } }, 120_000),
-  );
+  log('rpc round trip, then A2A SendMessage round trip: one caller, one echo agent, same hub');
+  const [rpc, a2a] = await withChild(hubFor(options), async (h) => {
+    const params = { url: h.url, adminToken: h.adminToken, ...roundtrip };
+    const rpcLatency = await runLoad<Latency>({ scenario: 'rpcRoundtrip', params }, 120_000);
+    return [rpcLatency, await runLoad<Latency>({ scenario: 'a2aRoundtrip', params }, 120_000)] as const;
+  });
   results.rpcRoundtrip = { ...rpc, p50OverFloor: Math.round((rpc.p50Ms / floor.p50Ms) * 100) / 100 };
+  results.a2aRoundtrip = { ...a2a, p50OverRpc: Math.round((a2a.p50Ms / rpc.p50Ms) * 100) / 100 };
 }
 
 /** RPC throughput and assignment throughput, each on a fresh hub. */

@@ -7,6 +7,8 @@ import type { CpuUse } from './load/throughput.js';
 /** The issue's targets on a 2-core machine. */
 export const TARGETS = {
   rpcP50OverFloor: 4,
+  /** Issue 13: an A2A SendMessage round trip within 1.3x the rpc one. */
+  a2aP50OverRpc: 1.3,
   rpcPerS: 3000,
   tasksPerS: 5000,
   pushP99Ms: 20,
@@ -46,6 +48,16 @@ function roundtripRows(r: BenchResults): Row[] {
       floorOf(r),
       `p50 ≤ ${TARGETS.rpcP50OverFloor}× floor`,
       met(rt.p50OverFloor <= TARGETS.rpcP50OverFloor),
+    ]);
+  }
+  const a2a = r.a2aRoundtrip;
+  if (a2a && rt) {
+    out.push([
+      `A2A SendMessage round trip p50 / p99 (${num(a2a.count)} sequential, same hub)`,
+      `${ms(a2a.p50Ms)} / ${ms(a2a.p99Ms)} (p50 = ${a2a.p50OverRpc}× rpc)`,
+      `rpc p50 ${ms(rt.p50Ms)}`,
+      `p50 ≤ ${TARGETS.a2aP50OverRpc}× rpc`,
+      met(a2a.p50OverRpc <= TARGETS.a2aP50OverRpc),
     ]);
   }
   return out;

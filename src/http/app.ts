@@ -4,6 +4,7 @@ import cors from 'cors';
 import express, { type RequestHandler } from 'express';
 
 import type { Logger } from 'pino';
+import { a2aRoutes, type A2AOptions } from '../a2a/router.js';
 import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub/index.js';
 import type { RpcWaiters } from '../rpc/waiters.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** Whether the store answers; `/healthz` is `503` while it does not. Default: always healthy. */
   isHealthy?: () => Promise<boolean>;
+  /** The A2A facade's settings (`src/a2a/`). */
+  a2a: Omit<A2AOptions, 'bodyLimit'>;
   /** The hub's metrics, when the caller also feeds them (mail, rpc). Default: made here, and closed by nobody. */
   metrics?: Metrics;
   /** How the hub is reached from outside; every field defaults to "directly, same origin only". */
@@ -94,6 +97,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(refuseWhileStopping);
   app.use(metrics.middleware(app));
   app.use(logRequests(logger));
+  // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
+  app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   // `verify` sees the raw bytes before they are decoded and parsed: bad UTF-8, too deep, numbers out of range.
   app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) }));

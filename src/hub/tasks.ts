@@ -188,10 +188,11 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     /**
      * One page of the task's recorded history, oldest first: at most `limit` events after the cursor, fewer once
      * their data passes `TASK_HISTORY_PAGE_CHARS` (always at least one). `nextCursor` is `null` on the last page.
+     * In-process callers that track event ids (the A2A facade) may give `afterId` instead of a cursor.
      */
-    async events(actor: Actor, id: string, query: { limit: number; cursor?: string }): Promise<{ events: HubEvent[]; nextCursor: string | null }> {
+    async events(actor: Actor, id: string, query: { limit: number; cursor?: string; afterId?: number }): Promise<{ events: HubEvent[]; nextCursor: string | null }> {
       const task = await loadVisible(store, actor, id);
-      const afterId = query.cursor === undefined ? 0 : decodeCursor(query.cursor);
+      const afterId = query.cursor === undefined ? (query.afterId ?? 0) : decodeCursor(query.cursor);
       const page = await store.events.listForTask(task.seq, afterId, query.limit, TASK_HISTORY_PAGE_CHARS);
       const last = page.events.at(-1);
       return { events: page.events, nextCursor: page.more && last ? encodeCursor(last.id) : null };

@@ -24,6 +24,8 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.floorThroughput!.requestsPerS).toBeGreaterThan(0);
   expect(results.rpcRoundtrip!.count).toBe(SMOKE.roundtripCalls);
   expect(results.rpcRoundtrip!.p50OverFloor).toBeGreaterThan(0);
+  expect(results.a2aRoundtrip!.count).toBe(SMOKE.roundtripCalls);
+  expect(results.a2aRoundtrip!.p50OverRpc).toBeGreaterThan(0);
   expect(results.rpcThroughput!.errors).toBe(0);
   expect(results.rpcThroughput!.count).toBeGreaterThan(0);
   const assign = results.assign!;

@@ -108,7 +108,7 @@ describe('installing from a checkout, as the docs say', () => {
       );
       expect(installed).toBe(0);
       const modules = fs.readdirSync(path.join(project, 'node_modules')).filter((m) => !m.startsWith('.'));
-      expect(modules.sort()).toEqual(['@taskhub', 'eventsource', 'eventsource-parser']);
+      expect(modules.sort()).toEqual(['@a2a-js', '@taskhub', 'eventsource', 'eventsource-parser', 'jose']);
       const agent = await addAgent(hub, 'sdk-user');
       const script = `import { TaskhubClient } from '@taskhub/sdk';
         const hub = new TaskhubClient({ url: ${JSON.stringify(hub.url)}, token: ${JSON.stringify(agent.token)} });

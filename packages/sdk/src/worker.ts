@@ -1,3 +1,4 @@
+import { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 import { HttpError, TaskhubError } from './errors.js';
 import { isRefusal, stderrReporter, type ErrorInfo } from './report.js';
 import type { SubscribeOptions, Subscription } from './subscribe.js';
@@ -32,6 +33,11 @@ export interface WorkerOptions {
    * when). Default: one line on stderr per error (`taskhub worker: … (retrying in 1.0 s)`).
    */
   onError?: (error: Error, info: ErrorInfo) => void;
+  /**
+   * Serve tasks by forwarding each to a remote A2A agent (see `a2aForwarder`): those of `capabilities` (default:
+   * every task no handler in `capabilities` takes, before `fallback`).
+   */
+  a2a?: A2AForwardOptions & { capabilities?: string[] };
   /** Reconnect backoff of the event stream. */
   stream?: Pick<SubscribeOptions, 'minDelayMs' | 'maxDelayMs'>;
 }
@@ -97,9 +103,12 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
   // Set when a task was left in the queue for want of a slot: the next free slot drains again.
   let backlog = false;
 
-  const handlerFor = (task: Task): TaskHandler | undefined =>
-    (task.capability !== null ? options.capabilities[task.capability] : options.capabilities[task.task]) ??
-    options.fallback;
+  const forward = options.a2a && a2aForwarder(options.a2a);
+  const forwards = (name: string) => options.a2a?.capabilities === undefined || options.a2a.capabilities.includes(name);
+  const handlerFor = (task: Task): TaskHandler | undefined => {
+    const name = task.capability ?? task.task;
+    return options.capabilities[name] ?? (forward && forwards(name) ? forward : undefined) ?? options.fallback;
+  };
 
   const execute = async (task: Task, controller: AbortController): Promise<void> => {
     const handler = handlerFor(task);

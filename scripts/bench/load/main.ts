@@ -3,7 +3,7 @@
  * (`{scenario, params}`), reports `{ok, value}` or `{ok: false, error}` to its parent over IPC and exits.
  */
 import { email } from './email.js';
-import { floor, floorThroughput, rpcRoundtrip } from './roundtrip.js';
+import { a2aRoundtrip, floor, floorThroughput, rpcRoundtrip } from './roundtrip.js';
 import { streams } from './streams.js';
 import { assignThroughput } from './assign.js';
 import { rpcThroughput } from './throughput.js';
@@ -12,6 +12,7 @@ const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   floor,
   floorThroughput,
   rpcRoundtrip,
+  a2aRoundtrip,
   rpcThroughput,
   assignThroughput,
   streams,

@@ -74,6 +74,34 @@ export async function rpcRoundtrip({ url, calls, warmup, adminToken }: Roundtrip
   }
 }
 
+/**
+ * The A2A round trip on the same kind of hub: a blocking JSON-RPC `SendMessage` to the capability endpoint, answered
+ * once the echo agent completes the task. Same client and loop as the rpc round trip.
+ */
+export async function a2aRoundtrip({ url, calls, warmup, adminToken }: RoundtripParams): Promise<Latency> {
+  const client = createJsonClient(url, 1);
+  const tokens = await createAgents(client, adminToken!, ['a2a-caller']);
+  const workerToken = (await createAgents(client, adminToken!, ['a2a-worker'], { capabilities: ['a2a-echo'] })).get('a2a-worker')!;
+  const worker = startEchoWorker(url, workerToken);
+  try {
+    await worker.opened;
+    const caller = tokens.get('a2a-caller')!;
+    return await sequential(calls, warmup, async (i) => {
+      const answer = await client.post('/a2a/capabilities/a2a-echo', caller, {
+        jsonrpc: '2.0', id: i, method: 'SendMessage',
+        params: { message: { messageId: `bench-${i}`, role: 'ROLE_USER', parts: [{ text: 'echo' }, { data: { i } }] } },
+      });
+      const task = answer.body?.result?.task;
+      if (task?.status?.state !== 'TASK_STATE_COMPLETED' || task.artifacts?.[0]?.parts?.[0]?.data?.i !== i) {
+        throw new Error(`a2a answered ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    });
+  } finally {
+    worker.close();
+    client.close();
+  }
+}
+
 export interface FloorThroughputParams {
   url: string;
   clients: number;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
+import { a2aForwarder, describeError, stderrReporter, type HubEvent, type Subscription, type TaskhubClient, type Worker } from '../../client/index.js';
 import { UsageError } from '../output.js';
 import { shellHandler } from '../shell-worker.js';
 import type { Cli } from '../program.js';
@@ -80,19 +80,26 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
 
   program
     .command('worker')
-    .description('be an agent: run COMMAND for each task (payload JSON on stdin, stdout is the result)')
-    .argument('<command...>', 'the command, after --; one argument runs through /bin/sh -c')
+    .description('be an agent: run COMMAND for each task (payload JSON on stdin, stdout is the result), or forward each to a remote A2A agent with --a2a')
+    .argument('[command...]', 'the command, after --; one argument runs through /bin/sh -c')
     .requiredOption('-c, --capability <name>', 'a capability to serve (repeat for more)', (v: string, p: string[] = []) => [...p, v])
+    .option('--a2a <card url>', 'forward each task to the A2A agent of this card instead of running a command')
+    .option('--a2a-token <token>', 'bearer token for the A2A agent (default: $TASKHUB_A2A_TOKEN)')
     .option('--concurrency <n>', 'tasks run at once', positiveInt, 1)
     .option('--lease <seconds>', 'lease asked for on each claim (hub default 300)', positiveInt)
     .option('--timeout <seconds>', 'kill a command running longer than this, failing its task', positiveInt)
-    .action(async (commandLine: string[], options: { capability: string[]; concurrency: number; lease?: number; timeout?: number }, command: Command) => {
+    .action(async (commandLine: string[], options: WorkerCliOptions, command: Command) => {
       const { stderr } = cli.io;
-      const run = shellHandler(commandLine, {
-        env: cli.io.env,
-        onStderr: (chunk) => stderr.write(chunk),
-        ...(options.timeout && { timeoutMs: options.timeout * 1000 }),
-      });
+      if ((commandLine.length > 0) === (options.a2a !== undefined)) {
+        throw new UsageError('give either a command (after --) or --a2a <card url>, not both');
+      }
+      const run = options.a2a !== undefined
+        ? a2aForwarder({ card: options.a2a, ...((options.a2aToken ?? cli.io.env.TASKHUB_A2A_TOKEN) && { token: options.a2aToken ?? cli.io.env.TASKHUB_A2A_TOKEN }) })
+        : shellHandler(commandLine, {
+            env: cli.io.env,
+            onStderr: (chunk) => stderr.write(chunk),
+            ...(options.timeout && { timeoutMs: options.timeout * 1000 }),
+          });
       const logged = async (payload: unknown, ctx: Parameters<typeof run>[1]) => {
         const started = Date.now();
         try {
@@ -118,7 +125,7 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
             onError: (error, info) => (info.fatal ? fail(error) : workerReport(error, info)),
           });
           await worker.ready;
-          stderr.write(`taskhub worker: serving ${options.capability.join(', ')}\n`);
+          stderr.write(`taskhub worker: serving ${options.capability.join(', ')}${options.a2a ? ` via A2A ${options.a2a}` : ''}\n`);
         });
       } finally {
         // Running commands are stopped and their tasks handed back to the queue for another delivery.
@@ -145,4 +152,13 @@ export function registerLiveCommands(program: Command, cli: Cli): void {
       }
       await serveMcpOverStdio(client);
     });
+}
+
+interface WorkerCliOptions {
+  capability: string[];
+  a2a?: string;
+  a2aToken?: string;
+  concurrency: number;
+  lease?: number;
+  timeout?: number;
 }

@@ -26,6 +26,14 @@ export interface RouteDoc {
 const tasks = 'tasks';
 const agents = 'agents';
 const messages = 'messages';
+const a2a = 'a2a';
+/** No token needed when TASKHUB_A2A_PUBLIC_CARDS is set. */
+const a2aCard = { status: 200, contentType: 'application/json', description: 'an A2A 1.0 AgentCard (no token needed with TASKHUB_A2A_PUBLIC_CARDS)' };
+const a2aCall = {
+  status: 200,
+  contentType: 'application/json',
+  description: 'the body is one JSON-RPC 2.0 request (`SendMessage`, `GetTask`, `ListTasks`, `CancelTask`, …); the answer a JSON-RPC response (errors too, with HTTP 200), or an event stream for `SendStreamingMessage` and `SubscribeToTask`',
+};
 
 /**
  * Every route the hub serves, with the schemas that validate its input. The OpenAPI document is made from this
@@ -67,4 +75,18 @@ export const ROUTES: readonly RouteDoc[] = [
 
   { method: 'get', path: '/api/mailbox', summary: 'The dev mailbox of the embedded SMTP listener, newest last', tag: 'email', caller: 'admin', query: mailboxQuery, ok: { status: 200, answer: 'mailbox' }, errors: [403] },
   { method: 'get', path: '/api/mailbox/:id', summary: 'One whole mail of the dev mailbox', tag: 'email', caller: 'admin', ok: { status: 200, answer: 'mail' }, errors: [403, 404] },
+
+  // The A2A 1.0 facade (docs/a2a.md): JSON-RPC, so only its envelope is described here.
+  ...a2aRoutes('', 'the hub (a message names its target or capability in metadata)'),
+  { method: 'get', path: '/a2a/.well-known/agent-card.json', summary: "The hub's A2A agent card (also at /.well-known/agent-card.json)", tag: a2a, caller: 'any token', ok: a2aCard },
+  ...a2aRoutes('/agents/:name', 'one agent', [404]),
+  ...a2aRoutes('/capabilities/:cap', 'one capability, each task routed as capability routing does'),
 ];
+
+function a2aRoutes(endpoint: string, what: string, cardErrors?: number[]): RouteDoc[] {
+  const card = `${endpoint === '' ? '' : '/a2a'}${endpoint}/.well-known/agent-card.json`;
+  return [
+    { method: 'get', path: card, summary: `The A2A agent card of ${what}`, tag: a2a, caller: 'any token', ok: a2aCard, ...(cardErrors && { errors: cardErrors }) },
+    { method: 'post', path: `/a2a${endpoint}`, summary: `A2A JSON-RPC endpoint of ${what}`, tag: a2a, caller: 'any token', ok: a2aCall, errors: [413] },
+  ];
+}
