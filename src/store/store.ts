@@ -313,7 +313,6 @@ export interface OutboxTable {
   instanceId(): Promise<string>;
 }
 
-/** The dev mailbox: mail the embedded SMTP listener kept. */
 /** A mail as a list shows it: `text` and the `event.json` text at most `previewChars` long. */
 export interface DevMailPreview extends Omit<DevMail, 'json'> {
   /** The JSON text of `event.json`, cut; `null` when the mail has none. */
@@ -329,6 +328,7 @@ export interface DevMailboxBounds {
   maxBytes: number;
 }
 
+/** The dev mailbox: mail the embedded SMTP listener kept. */
 export interface DevMailboxTable {
   /** Stores the mails and drops the oldest past the bounds. */
   add(mails: readonly NewDevMail[], bounds: DevMailboxBounds): Promise<void>;
