@@ -35,6 +35,11 @@ export interface Config {
   readonly rpcPollMs: number;
   /** Waiting RPCs the hub holds at once before answering 503 overloaded. Default 10000. */
   readonly rpcMaxWaiters: number;
+  /**
+   * How long a mail claimed for sending stays hidden from every other sender, ms: a hub that dies mid-send leaves
+   * the mail to another hub after this. Default 300000 (5 minutes).
+   */
+  readonly outboxClaimMs: number;
   /** Tasks + messages one sender may create per minute; 0 = off. Default 600. */
   readonly rateLimit: number;
   /** Broadcasts one sender may send per minute. Default 10. */
@@ -101,6 +106,7 @@ const schema = z.object({
   TASKHUB_MAX_ATTEMPTS: integer(1, 100).default(3),
   TASKHUB_RPC_POLL_MS: integer(10, 600_000).default(2000),
   TASKHUB_RPC_MAX_WAITERS: integer(1, 1_000_000).default(10_000),
+  TASKHUB_OUTBOX_CLAIM_MS: integer(1000, 24 * 3600 * 1000).default(300_000),
   TASKHUB_RATE_LIMIT: integer(0, 1_000_000).default(600),
   TASKHUB_BROADCAST_LIMIT: integer(0, 1_000_000).default(10),
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
@@ -159,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxAttempts: e.TASKHUB_MAX_ATTEMPTS,
     rpcPollMs: e.TASKHUB_RPC_POLL_MS,
     rpcMaxWaiters: e.TASKHUB_RPC_MAX_WAITERS,
+    outboxClaimMs: e.TASKHUB_OUTBOX_CLAIM_MS,
     rateLimit: e.TASKHUB_RATE_LIMIT,
     broadcastLimit: e.TASKHUB_BROADCAST_LIMIT,
     maxStreams: e.TASKHUB_MAX_STREAMS,

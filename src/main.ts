@@ -289,7 +289,7 @@ async function startEmail(
       logger: logger.child({ part: 'smtp-out' }),
       onOutcome: metrics.mailSent,
     },
-    { now: hub.now },
+    { now: hub.now, claimMs: config.outboxClaimMs },
   );
   sender.start();
   releasers.add(() => sender.stop());
