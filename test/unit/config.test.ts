@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       rateLimit: 600,
       broadcastLimit: 10,
       maxStreams: 5,
+      presenceHeartbeatMs: 5000,
+      presenceExpiryMs: 20000,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
