@@ -119,6 +119,44 @@ export interface Stats {
   events: { lastId: number };
   rpc?: { waiting: number };
   outbox?: { queued: number; sent: number; failed: number };
+  webhooks?: WebhookCounts;
+}
+
+/** An agent's webhook (`GET/PUT /api/agents/:name/webhook`); its secret is shown only in the PUT's answer. */
+export interface Webhook {
+  url: string;
+  /** The event types it is sent; `null` for every type. */
+  events: string[] | null;
+  createdAt: string;
+}
+
+/** Deliveries by state: waiting (or being retried), delivered, given up after 24 hours. */
+export interface WebhookCounts {
+  queued: number;
+  sent: number;
+  failed: number;
+}
+
+/** A delivery given up on; `POST …/webhook/retry` sends it again. */
+export interface FailedDelivery {
+  eventId: number;
+  attempts: number;
+  /** What the last attempt got: a status, a timeout or a connection error, in words. */
+  lastError: string | null;
+  lastAttemptAt: string | null;
+}
+
+/** The answer of `GET /api/agents/:name/webhook`: the webhook, its counts and its newest 100 failed deliveries. */
+export interface WebhookState {
+  webhook: Webhook;
+  deliveries: WebhookCounts;
+  failed: FailedDelivery[];
+}
+
+/** The answer of `PUT /api/agents/:name/webhook`: `secret` (`whsec_…`) is shown only here, new at every PUT. */
+export interface WebhookRegistration {
+  webhook: Webhook;
+  secret: string;
 }
 
 /** A mail the dev mailbox kept (`GET /api/mailbox`). */
