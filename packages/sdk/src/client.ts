@@ -16,7 +16,7 @@ import type {
   TaskPage,
   Thread,
   UpdateAgentInput,
-  WebhookRegistration,
+  WebhookCreated,
   WebhookState,
 } from './types.js';
 import { readTokenClaims } from './token.js';
@@ -105,7 +105,7 @@ export class TaskhubClient {
    * Resolves with the webhook and its new `secret` (`whsec_…`), shown only here: keep it for `verifyWebhook`.
    * The hub refuses a private or loopback URL with `422 webhook_url_refused` unless it allows private ones.
    */
-  setWebhook(url: string, options: SetWebhookOptions = {}): Promise<WebhookRegistration> {
+  setWebhook(url: string, options: SetWebhookOptions = {}): Promise<WebhookCreated> {
     const body = { url, ...(options.events !== undefined && { events: options.events }) };
     return this.request('PUT', this.webhookPath(options), { body });
   }

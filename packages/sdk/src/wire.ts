@@ -119,44 +119,47 @@ export interface Stats {
   events: { lastId: number };
   rpc?: { waiting: number };
   outbox?: { queued: number; sent: number; failed: number };
-  webhooks?: WebhookCounts;
+  /** Webhook deliveries by status. */
+  webhooks?: DeliveryCounts;
 }
 
-/** An agent's webhook (`GET/PUT /api/agents/:name/webhook`); its secret is shown only in the PUT's answer. */
-export interface Webhook {
-  url: string;
-  /** The event types it is sent; `null` for every type. */
-  events: string[] | null;
-  createdAt: string;
-}
-
-/** Deliveries by state: waiting (or being retried), delivered, given up after 24 hours. */
-export interface WebhookCounts {
+/** Deliveries of one channel by status. */
+export interface DeliveryCounts {
   queued: number;
   sent: number;
   failed: number;
 }
 
-/** A delivery given up on; `POST …/webhook/retry` sends it again. */
+/** An agent's webhook (`GET/PUT /api/agents/:name/webhook`); its secret is shown only by the PUT. */
+export interface Webhook {
+  url: string;
+  /** The event types POSTed; `null` for every type. */
+  events: string[] | null;
+  createdAt: string;
+}
+
+/** The answer of `PUT /api/agents/:name/webhook`. */
+export interface WebhookCreated {
+  webhook: Webhook;
+  /** `whsec_` + base64 of 32 random bytes: the signing key, shown only here and replaced at every PUT. */
+  secret: string;
+}
+
+/** A delivery that failed for good (24 h of retries), as `GET …/webhook` lists it. */
 export interface FailedDelivery {
+  /** The event's id, which is also the delivery's `webhook-id`. */
   eventId: number;
   attempts: number;
-  /** What the last attempt got: a status, a timeout or a connection error, in words. */
   lastError: string | null;
   lastAttemptAt: string | null;
 }
 
-/** The answer of `GET /api/agents/:name/webhook`: the webhook, its counts and its newest 100 failed deliveries. */
+/** The answer of `GET /api/agents/:name/webhook`. */
 export interface WebhookState {
   webhook: Webhook;
-  deliveries: WebhookCounts;
+  deliveries: DeliveryCounts;
+  /** The newest 100 failed deliveries, newest first. */
   failed: FailedDelivery[];
-}
-
-/** The answer of `PUT /api/agents/:name/webhook`: `secret` (`whsec_…`) is shown only here, new at every PUT. */
-export interface WebhookRegistration {
-  webhook: Webhook;
-  secret: string;
 }
 
 /** A mail the dev mailbox kept (`GET /api/mailbox`). */
