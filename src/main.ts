@@ -173,6 +173,7 @@ async function startCore(config: Config, secret: string, logger: Logger, release
     rateLimit: config.rateLimit,
     broadcastLimit: config.broadcastLimit,
     progressLimit: config.progressLimit,
+    webhooks: { allowPrivate: config.webhooks.allowPrivate },
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   releasers.add(() => hub.stop());

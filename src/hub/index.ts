@@ -11,6 +11,7 @@ import { createSweeper } from './sweeper.js';
 import { createTaskEvents } from './task-events.js';
 import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
+import { createWebhookService, type WebhookSettings } from './webhooks/service.js';
 
 export interface HubOptions extends TaskSettings, MessageSettings {
   /** HS256 secret for tokens. */
@@ -25,6 +26,8 @@ export interface HubOptions extends TaskSettings, MessageSettings {
   now?: () => number;
   /** How often replay data older than the retention period is forgotten, ms. Default 3,600,000 (hourly). */
   pruneIntervalMs?: number;
+  /** The webhook routes' SSRF settings. Default: private addresses refused, `dns.lookup`. */
+  webhooks?: WebhookSettings;
   /** Told about failures of background work (the sweeper, the event prune). Default: ignored. */
   onBackgroundError?: (error: unknown, what: string) => void;
 }
@@ -50,6 +53,7 @@ export function createHub(store: Store, options: HubOptions) {
   );
   const tasks = createTaskService({ store, presence, taskEvents, rateLimits, settings: options, now });
   const messages = createMessageService({ store, changes, rateLimits, now }, options);
+  const webhooks = createWebhookService({ store, now }, options.webhooks);
   const sweeper = createSweeper(
     { store, taskEvents, bus, now },
     { maxAttempts: options.maxAttempts, onError: (error) => options.onBackgroundError?.(error, 'sweep') },
@@ -79,6 +83,7 @@ export function createHub(store: Store, options: HubOptions) {
     tasks,
     sweeper,
     messages,
+    webhooks,
     rateLimits,
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
@@ -94,11 +99,12 @@ export function createHub(store: Store, options: HubOptions) {
 
     /** The figures of `/api/stats` and `/metrics` that come from the store. */
     async stats(): Promise<HubStats> {
-      const [counts, total, lastId, outbox] = await Promise.all([
+      const [counts, total, lastId, outbox, webhookCounts] = await Promise.all([
         store.tasks.countByStatus(),
         store.agents.count(),
         store.events.lastId(),
-        store.outbox.counts(),
+        store.outbox.counts('email'),
+        store.outbox.counts('webhook'),
       ]);
       const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<TaskStatus, number>;
       return {
@@ -106,6 +112,7 @@ export function createHub(store: Store, options: HubOptions) {
         agents: { total, connected: presence.connectedAgents() },
         events: { lastId },
         outbox,
+        webhooks: webhookCounts,
       };
     },
 
@@ -126,7 +133,10 @@ export interface HubStats {
   tasks: Record<TaskStatus, number>;
   agents: { total: number; connected: number };
   events: { lastId: number };
+  /** Mail deliveries by status. */
   outbox: OutboxCounts;
+  /** Webhook deliveries by status. */
+  webhooks: OutboxCounts;
 }
 
 export type Hub = ReturnType<typeof createHub>;

@@ -28,7 +28,7 @@ describe('PostgreSQL migrations', () => {
     );
     expect(tables.rows.map((r) => r.t)).toEqual([
       'agent_capabilities', 'agent_token_versions', 'agents', 'dev_mailbox', 'event_recipients', 'events', 'messages',
-      'meta', 'outbox', 'schema_migrations', 'tasks',
+      'meta', 'outbox', 'schema_migrations', 'tasks', 'webhooks',
     ]);
     expect(await migrate(pools[0]!)).toEqual([]);
   });

@@ -192,6 +192,7 @@ export type ErrorCode =
   | 'capability_not_offered'
   | 'unknown_agent'
   | 'too_many_recipients'
+  | 'webhook_url_refused'
   | 'rate_limited'
   | 'too_many_streams'
   | 'shutting_down'

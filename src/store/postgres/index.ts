@@ -10,6 +10,7 @@ import { createOutboxTable } from './outbox.js';
 import { createPool, type PoolOptions } from './pool.js';
 import { createPoolSession, inTransaction, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
+import { createWebhookTable } from './webhooks.js';
 
 export interface PostgresStoreOptions extends PoolOptions {
   /** Told when the event feed's LISTEN connection or a read of it fails (it reconnects by itself). */
@@ -24,6 +25,7 @@ const tablesOn = (s: Session): StoreTables => ({
   events: createEventTable(s),
   messages: createMessageTable(s),
   outbox: createOutboxTable(s),
+  webhooks: createWebhookTable(s),
   devMailbox: createDevMailboxTable(s),
 });
 

@@ -8,6 +8,7 @@ import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
 import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
+import { createWebhookTable } from './webhooks.js';
 
 export { CommitFailedError } from './group-commit.js';
 
@@ -31,6 +32,7 @@ const tablesOn = (db: Db): SyncTables => ({
   events: createEventTable(db),
   messages: createMessageTable(db),
   outbox: createOutboxTable(db),
+  webhooks: createWebhookTable(db),
   devMailbox: createDevMailboxTable(db),
 });
 
@@ -53,6 +55,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     events: txPrototype(sync.events.ops),
     messages: txPrototype(sync.messages.ops),
     outbox: txPrototype(sync.outbox.ops),
+    webhooks: txPrototype(sync.webhooks.ops),
     devMailbox: txPrototype(sync.devMailbox.ops),
   };
   let closed = false;
@@ -68,6 +71,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
         events: bindTx(protos.events, state),
         messages: bindTx(protos.messages, state),
         outbox: bindTx(protos.outbox, state),
+        webhooks: bindTx(protos.webhooks, state),
         devMailbox: bindTx(protos.devMailbox, state),
       };
       try {
@@ -99,6 +103,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     events: standalone('events'),
     messages: standalone('messages'),
     outbox: standalone('outbox'),
+    webhooks: standalone('webhooks'),
     devMailbox: standalone('devMailbox'),
     transaction,
     close(): Promise<void> {
