@@ -105,13 +105,13 @@ export class TaskhubClient {
    * Resolves with the webhook and its new `secret` (`whsec_…`), shown only here: keep it for `verifyWebhook`.
    * The hub refuses a private or loopback URL with `422 webhook_url_refused` unless it allows private ones.
    */
-  setWebhook(url: string, options: SetWebhookOptions = {}): Promise<WebhookCreated> {
+  async setWebhook(url: string, options: SetWebhookOptions = {}): Promise<WebhookCreated> {
     const body = { url, ...(options.events !== undefined && { events: options.events }) };
     return this.request('PUT', this.webhookPath(options), { body });
   }
 
   /** The agent's webhook, its delivery counts and its newest failed deliveries; `HttpError` 404 when it has none. */
-  getWebhook(options: WebhookTarget = {}): Promise<WebhookState> {
+  async getWebhook(options: WebhookTarget = {}): Promise<WebhookState> {
     return this.request('GET', this.webhookPath(options));
   }
 
@@ -129,7 +129,7 @@ export class TaskhubClient {
     return `/api/agents/${seg(target.agent ?? this.ownAgent())}/webhook`;
   }
 
-  /** The token's agent, for the calls an agent makes about itself. */
+  /** The token's agent, for the calls an agent makes about itself; the methods reject with its TypeError. */
   private ownAgent(): string {
     const claims = readTokenClaims(this.token);
     if (claims?.role === 'agent') return claims.sub;
