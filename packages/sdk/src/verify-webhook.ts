@@ -56,8 +56,8 @@ export interface VerifyWebhookOptions {
 /**
  * Checks one delivery and returns its event. `secret` is the `whsec_…` the hub answered `PUT …/webhook` with;
  * `body` is the request body exactly as received (the raw string or bytes: JSON parsed and serialised again
- * no longer matches the signature). Accepts any of several space-separated signatures (a receiver sees two
- * while the hub rotates secrets), compares in constant time, and refuses a timestamp more than
+ * no longer matches the signature). Accepts any one of several space-separated signatures (the scheme lets a
+ * sender sign with more than one key), compares in constant time, and refuses a timestamp more than
  * `toleranceSeconds` from now. Throws `WebhookVerificationError` with the reason; throws `TypeError` for a
  * secret that is not `whsec_` + base64 (a setup mistake, not a bad request).
  */
