@@ -5,7 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TaskhubClient } from '../../src/client/index.js';
 import { ensureBuilt } from '../helpers/cli.js';
+import { startTestHub, type TestHub } from '../helpers/hub.js';
 
 // docs/webhooks.md's receiver, run as written in a real Node process that imports the built SDK as a user's
 // project would, and sent requests signed by the standardwebhooks package.
@@ -28,7 +30,10 @@ async function freePort(): Promise<number> {
 }
 
 let child: ChildProcess | undefined;
+let hub: TestHub | undefined;
 afterEach(async () => {
+  await hub?.stop();
+  hub = undefined;
   if (child && child.exitCode === null) {
     const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill('SIGKILL');
@@ -39,8 +44,8 @@ afterEach(async () => {
 beforeAll(ensureBuilt, 180_000);
 
 /** Starts the receiver and resolves once it accepts connections, with its URL and its stdout so far. */
-async function startReceiver(secret: string) {
-  const port = await freePort();
+async function startReceiver(secret: string, port?: number) {
+  port ??= await freePort();
   const proc = spawn(process.execPath, ['--input-type=module', '-e', receiverCode()], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, WEBHOOK_SECRET: secret, PORT: String(port) },
@@ -94,5 +99,19 @@ describe("docs/webhooks.md's receiver", () => {
     expect(foreign.status).toBe(400);
     expect(receiver.stdout()).toBe('event 7: task.assigned\n');
   }, 30_000);
-});
 
+  it("takes the hub's own deliveries, signed with the secret setWebhook returned", async () => {
+    hub = await startTestHub({ TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const admin = new TaskhubClient({ url: hub.url, token: hub.adminToken });
+    const worker = new TaskhubClient({ url: hub.url, token: (await admin.createAgent({ name: 'worker' })).token });
+    const boss = new TaskhubClient({ url: hub.url, token: (await admin.createAgent({ name: 'boss' })).token });
+    // The secret exists only once the webhook is set, so the receiver starts on a URL chosen before it.
+    const port = await freePort();
+    const { secret } = await worker.setWebhook(`http://127.0.0.1:${port}/`);
+    const receiver = await startReceiver(secret, port);
+    const task = await boss.assignTask({ target: 'worker', task: 'from the hub' });
+    const [event] = await boss.taskEvents(task.id);
+    await expect.poll(receiver.stdout, { timeout: 10_000 }).toBe(`event ${event!.id}: task.assigned\n`);
+    await expect.poll(async () => (await worker.getWebhook()).deliveries).toEqual({ queued: 0, sent: 1, failed: 0 });
+  }, 30_000);
+});
