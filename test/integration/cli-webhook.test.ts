@@ -2,6 +2,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TaskhubClient } from '../../src/client/index.js';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 let hub: TestHub;
 let admin: TaskhubClient;
@@ -73,5 +74,31 @@ describe('CLI: taskhub webhook', () => {
     expect(badType.code).toBe(2);
     expect(badType.stderr).toMatch(/--events/);
     expect((await runCli(['webhook', 'show'], env)).code).toBe(2);
+  });
+
+  it('shows failed deliveries as a table and sends them again with retry', async () => {
+    await hub.stop();
+    hub = await startTestHub({ TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true', TASKHUB_WEBHOOK_RETRY_BASE_MS: '50', TASKHUB_WEBHOOK_MAX_AGE_MS: '300' });
+    admin = new TaskhubClient({ url: hub.url, token: hub.adminToken });
+    const receiver = await startReceiver(() => 503);
+    try {
+      const env = await agentEnv('worker');
+      const boss = new TaskhubClient({ url: hub.url, token: (await admin.createAgent({ name: 'boss' })).token });
+      expect((await runCli(['webhook', 'set', receiver.url], env)).code).toBe(0);
+      await boss.assignTask({ target: 'worker', task: 'x' });
+      await expect.poll(async () => (await admin.getWebhook({ agent: 'worker' })).deliveries.failed, { timeout: 5000 }).toBe(1);
+      const eventId = receiver.received[0]!.headers['webhook-id'];
+
+      const show = await runCli(['webhook', 'show'], env);
+      expect(show.stdout).toMatch(/deliveries:\s+0 queued, 0 sent, 1 failed\n\nfailed deliveries \(newest first; `taskhub webhook retry` sends them again\):\n/);
+      expect(show.stdout).toMatch(new RegExp(`\\nEVENT\\s+ATTEMPTS\\s+LAST ATTEMPT\\s+LAST ERROR\\n${eventId}\\s+\\d+\\s+\\S+Z\\s+HTTP 503\\n$`));
+
+      receiver.behave(() => 204);
+      expect(await runCli(['webhook', 'retry'], env)).toMatchObject({ code: 0, stdout: '1 delivery queued again\n' });
+      await expect.poll(async () => (await admin.getWebhook({ agent: 'worker' })).deliveries).toEqual({ queued: 0, sent: 1, failed: 0 });
+      expect(receiver.received.at(-1)!.headers['webhook-id']).toBe(eventId);
+    } finally {
+      await receiver.close();
+    }
   });
 });
