@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { addAgent } from '../helpers/api.js';
 import { artifactPath, launchBrowser, openDashboard, type DashboardPage } from '../helpers/browser.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 let browser: Browser;
 let hub: TestHub;
@@ -15,7 +16,8 @@ afterAll(async () => {
   await browser?.close();
 });
 beforeEach(async () => {
-  hub = await startTestHub({ TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true' });
+  // A delivery fails for good after 300 ms of retries here, instead of 24 hours.
+  hub = await startTestHub({ TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true', TASKHUB_WEBHOOK_RETRY_BASE_MS: '50', TASKHUB_WEBHOOK_MAX_AGE_MS: '300' });
 });
 afterEach(async () => {
   await dash?.close();
@@ -60,5 +62,38 @@ describe('dashboard: webhooks', () => {
     await addAgent(hub, 'plain');
     dash = await openDashboard(browser, hub);
     await dash.page.locator('#webhooks', { hasText: 'No agent has a webhook.' }).waitFor();
+  }, 60_000);
+
+  it('lists failed deliveries and sends them again from the button', async () => {
+    const receiver = await startReceiver(() => 500);
+    try {
+      const worker = await addAgent(hub, 'worker');
+      const boss = await addAgent(hub, 'boss');
+      await worker.put('/api/agents/worker/webhook', { url: receiver.url });
+      dash = await openDashboard(browser, hub);
+      const { page } = dash;
+      const item = page.locator('#webhooks li[data-agent="worker"]');
+      await item.waitFor();
+
+      await boss.post('/api/tasks', { target: 'worker', task: 'will fail' });
+      // The figures move (queued, then failed), and the panel follows them without a reload.
+      const row = item.locator('.failed-deliveries tbody tr');
+      await row.waitFor({ timeout: 15_000 });
+      const eventId = receiver.received[0]!.headers['webhook-id'];
+      expect(await row.getAttribute('data-event')).toBe(eventId);
+      expect(await row.textContent()).toContain('HTTP 500');
+      expect(await item.locator('[data-figure="failed"] strong').textContent()).toBe('1');
+      await page.locator('#webhooks-panel').screenshot({ path: artifactPath('webhooks-failed.png') });
+
+      receiver.behave(() => 204);
+      await item.locator('[data-retry="worker"]').click();
+      await page.locator('[data-note="worker"]', { hasText: '1 queued again' }).waitFor();
+      await item.locator('[data-figure="sent"] strong', { hasText: '1' }).waitFor({ timeout: 15_000 });
+      expect(await item.locator('.failed-deliveries').count()).toBe(0);
+      expect(receiver.received.at(-1)!.headers['webhook-id']).toBe(eventId);
+      expect(dash.errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   }, 60_000);
 });
