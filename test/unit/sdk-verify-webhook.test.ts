@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import {
@@ -127,6 +128,12 @@ describe('verifyWebhook against the standardwebhooks package', () => {
     for (const bad of ['', 'whsec_', 'whsec_not base64!', 'whsec_abc']) {
       expect(() => verifyWebhook(bad, headers, body)).toThrow(TypeError);
     }
+  });
+
+  it("takes Node's req.headers as they are typed (a compile-time check as much as a run-time one)", () => {
+    const secret = newSecret();
+    const req = { headers: { ...signed(secret, body), 'set-cookie': ['a=1'] } } as unknown as IncomingMessage;
+    expect(verifyWebhook(secret, req.headers, body)).toEqual(event);
   });
 
   it('is exported from the SDK root as well', () => {
