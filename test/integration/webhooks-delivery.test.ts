@@ -181,4 +181,26 @@ describe('webhook delivery across a restart', () => {
     const ids = new Set(receiver.received.filter((p) => p.headers['webhook-id']).map((p) => p.headers['webhook-id']));
     expect(ids.size).toBe(5);
   });
+
+  it('stops while a delivery hangs, hands it back, and sends it after the restart with the same webhook-id', async () => {
+    receiver.behave(() => 'hang');
+    const slow = { ...FAST, TASKHUB_WEBHOOK_TIMEOUT_MS: '10000' };
+    const dataDir = hub.dataDir;
+    await hub.stop({ keepData: true });
+    hub = await startTestHub({ ...slow, TASKHUB_SMTP_URL: sink.url }, dataDir);
+    boss = as(hub, boss.token) as typeof boss;
+    worker = as(hub, worker.token) as typeof worker;
+    await setHook();
+    await assign();
+    const [first] = await receiver.waitFor(1);
+    const started = Date.now();
+    await hub.stop({ keepData: true });
+    // The sender's flush bound (2 s), not the 10 s timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
+    receiver.behave(() => 200);
+    hub = await startTestHub({ ...slow, TASKHUB_SMTP_URL: sink.url }, dataDir);
+    const posts = await receiver.waitFor(2);
+    expect(posts[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+    await expect.poll(stats).toEqual({ queued: 0, sent: 1, failed: 0 });
+  });
 });

@@ -49,8 +49,8 @@ const NO_WEBHOOK = 'webhook removed';
  * concurrently, never more than `concurrency` in flight. It wakes when a committed event may have queued a
  * delivery (the bus, which on a shared store carries every hub's events), when a retry requeued some, and on a timer
  * for the next due row; otherwise it sleeps. Owns one timer, one immediate and the poster's sockets; `stop()` lets
- * deliveries in flight finish within `flushMs`, then cuts them (their claims expire and they are sent again, with
- * the same webhook-id).
+ * deliveries in flight finish within `flushMs`, then cuts them and hands their rows back (sent again, with the
+ * same webhook-id, at the next start or by another hub; a hub that dies instead leaves them until the claim expires).
  */
 export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = {}) {
   const { store, poster, logger } = deps;
@@ -101,8 +101,9 @@ export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = 
   };
 
   const settle = async (item: OutboxItem, webhook: WebhookRow, outcome: PostOutcome) => {
-    // Once stopping has cut the request, the store may be closing: the claim expires and the row is sent again.
-    if (stopped) return;
+    // Cut by stop(): the store is still open (stop waits for this), so the row is handed back at once rather than
+    // left hidden until its claim expires. It is sent again, with the same webhook-id, by whichever hub runs next.
+    if (stopped) return store.outbox.retryAt(item.id, now(), 'the hub stopped mid-delivery');
     if (outcome.kind === 'retry') return settleFailure(item, outcome.reason);
     if (outcome.kind === 'gone') return settleGone(item, webhook);
     await store.outbox.markSent(item.id, now());
