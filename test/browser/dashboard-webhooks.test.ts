@@ -76,9 +76,9 @@ describe('dashboard: webhooks', () => {
       await item.waitFor();
 
       await boss.post('/api/tasks', { target: 'worker', task: 'will fail' });
-      // The figures move (queued, then failed), and the panel follows them without a reload.
+      // The figures move (queued, then failed) and the panel follows them at its next poll, without a reload.
       const row = item.locator('.failed-deliveries tbody tr');
-      await row.waitFor({ timeout: 15_000 });
+      await row.waitFor({ timeout: 20_000 });
       const eventId = receiver.received[0]!.headers['webhook-id'];
       expect(await row.getAttribute('data-event')).toBe(eventId);
       expect(await row.textContent()).toContain('HTTP 500');
@@ -88,7 +88,7 @@ describe('dashboard: webhooks', () => {
       receiver.behave(() => 204);
       await item.locator('[data-retry="worker"]').click();
       await page.locator('[data-note="worker"]', { hasText: '1 queued again' }).waitFor();
-      await item.locator('[data-figure="sent"] strong', { hasText: '1' }).waitFor({ timeout: 15_000 });
+      await item.locator('[data-figure="sent"] strong', { hasText: '1' }).waitFor({ timeout: 20_000 });
       expect(await item.locator('.failed-deliveries').count()).toBe(0);
       expect(receiver.received.at(-1)!.headers['webhook-id']).toBe(eventId);
       expect(dash.errors.filter((e) => !/status of 404/.test(e))).toEqual([]);

@@ -9,6 +9,8 @@ export const WEBHOOK_AGENTS_CHECKED = 100;
 const PARALLEL_READS = 4;
 /** Without any change seen, the webhooks are read again after this long (ms): a webhook just set shows by then. */
 export const WEBHOOKS_REFRESH_MS = 30_000;
+/** A change in the hub's webhook counts reads them again, but not sooner than this after the last read (ms). */
+export const WEBHOOKS_MIN_INTERVAL_MS = 5000;
 /** Failed deliveries listed per agent (the hub answers its newest 100). */
 export const FAILED_SHOWN = 20;
 
@@ -35,6 +37,9 @@ export function createWebhooksView({ api, root }: Deps) {
   let reading: Promise<void> | undefined;
   let again = false;
   let readAt = 0;
+  // Until the first agent list arrives there is nothing to read: the panel says "loading", not "none".
+  let agentsKnown = false;
+  let stale = false;
   const notes = new Map<string, string>();
 
   const readOne = async (agent: string): Promise<Entry | undefined> => {
@@ -49,6 +54,7 @@ export function createWebhooksView({ api, root }: Deps) {
 
   const readAll = async () => {
     readAt = Date.now();
+    stale = false;
     const found: Entry[] = [];
     const queue = names.slice(0, WEBHOOK_AGENTS_CHECKED);
     const worker = async () => {
@@ -69,7 +75,7 @@ export function createWebhooksView({ api, root }: Deps) {
 
   /** One read at a time; a change during a read is read once more after it. */
   const refresh = (): Promise<void> => {
-    if (!available) return Promise.resolve();
+    if (!available || !agentsKnown) return Promise.resolve();
     if (reading) {
       again = true;
       return reading;
@@ -132,6 +138,7 @@ export function createWebhooksView({ api, root }: Deps) {
   };
 
   function render() {
+    if (!agentsKnown) return fill(root, h('p', { class: 'muted empty' }, 'Loading…'));
     if (!available) return fill(root, h('p', { class: 'muted empty' }, 'Webhooks are not available on this hub.'));
     if (error) return fill(root, h('p', { class: 'muted empty' }, error));
     if (entries.length === 0) return fill(root, h('p', { class: 'muted empty' }, 'No agent has a webhook.'));
@@ -146,20 +153,25 @@ export function createWebhooksView({ api, root }: Deps) {
     /** The agents just loaded: read their webhooks again when the set of names changed. */
     setAgents(agents: Agent[]) {
       const next = agents.map((a) => a.name).sort();
-      if (next.join('\n') === names.join('\n')) return;
+      if (agentsKnown && next.join('\n') === names.join('\n')) return;
+      agentsKnown = true;
       names = next;
       void refresh();
     },
-    /** The hub's figures: read again when its webhook counts moved (a delivery sent, queued or failed). */
+    /**
+     * The hub's figures: read again when its webhook counts moved (a delivery queued, sent or failed), at once
+     * if the last read is older than WEBHOOKS_MIN_INTERVAL_MS, else at the next poll.
+     */
     renderStats(stats: Stats) {
       const counts = JSON.stringify(stats.webhooks ?? null);
       if (counts === countsBefore) return;
       countsBefore = counts;
-      void refresh();
+      if (Date.now() - readAt >= WEBHOOKS_MIN_INTERVAL_MS) void refresh();
+      else stale = true;
     },
-    /** Called at every poll: reads again once WEBHOOKS_REFRESH_MS passed without a read. */
+    /** Called at every poll: reads again if the counts moved since the last read, or WEBHOOKS_REFRESH_MS passed. */
     poll() {
-      if (Date.now() - readAt >= WEBHOOKS_REFRESH_MS) void refresh();
+      if (stale || Date.now() - readAt >= WEBHOOKS_REFRESH_MS) void refresh();
     },
     refresh,
     render,
