@@ -14,6 +14,9 @@ export const TARGETS = {
   pushP99Ms: 20,
   bytesPerStream: 20 * 1024,
   broadcastOverTrivial: 1.5,
+  /** Issue 12: webhook deliveries to one receiver, and the p50 of event → webhook within this of a bare POST. */
+  webhookDeliveriesPerS: 2000,
+  webhookP50OverBareMs: 2,
 };
 
 const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : `${n.toFixed(2)} ms`);
@@ -127,7 +130,35 @@ function emailRows(r: BenchResults): Row[] {
   ];
 }
 
-const rows = (r: BenchResults): Row[] => [...roundtripRows(r), ...throughputRows(r), ...streamRows(r), ...emailRows(r)];
+function webhookRows(r: BenchResults): Row[] {
+  const w = r.webhooks;
+  if (!w) return [];
+  const over = w.latency.p50Ms - w.barePost.p50Ms;
+  return [
+    [
+      `Webhook: task created → POST received (p50 / p99 over ${num(w.latency.count)} sequential)`,
+      `${ms(w.latency.p50Ms)} / ${ms(w.latency.p99Ms)} (p50 ${ms(over)} over the bare POST; includes the API call that creates the task)`,
+      `bare POST, keep-alive, same receiver ${ms(w.barePost.p50Ms)} / ${ms(w.barePost.p99Ms)}`,
+      `p50 ≤ bare POST + ${TARGETS.webhookP50OverBareMs} ms`,
+      met(over <= TARGETS.webhookP50OverBareMs),
+    ],
+    [
+      `Webhook deliveries to one receiver (${num(r.sizes.creators)} creators, ${r.sizes.durationMs / 1000} s)`,
+      `${num(w.deliveriesPerS)} deliveries/s; ${num(w.delivered)}/${num(w.created)} delivered, ${num(w.duplicates)} twice, ${num(w.missing)} missing`,
+      '–',
+      `≥ ${num(TARGETS.webhookDeliveriesPerS)}/s`,
+      met(w.deliveriesPerS >= TARGETS.webhookDeliveriesPerS && w.missing === 0),
+    ],
+  ];
+}
+
+const rows = (r: BenchResults): Row[] => [
+  ...roundtripRows(r),
+  ...throughputRows(r),
+  ...streamRows(r),
+  ...emailRows(r),
+  ...webhookRows(r),
+];
 
 /** The markdown table with the machine it ran on. */
 export function renderMarkdown(r: BenchResults): string {
