@@ -170,6 +170,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         'sign and verify tokens with the same secret (at least 16 characters).',
     );
   }
+  if (e.TASKHUB_WEBHOOK_CLAIM_MS <= e.TASKHUB_WEBHOOK_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TASKHUB_WEBHOOK_CLAIM_MS=${e.TASKHUB_WEBHOOK_CLAIM_MS} must be longer than ` +
+        `TASKHUB_WEBHOOK_TIMEOUT_MS=${e.TASKHUB_WEBHOOK_TIMEOUT_MS}: a claim that ends while its POST still waits lets ` +
+        'another hub send the same delivery again.',
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,

@@ -144,10 +144,17 @@ function webhookRows(r: BenchResults): Row[] {
     ],
     [
       `Webhook deliveries to one receiver (${num(r.sizes.creators)} creators, ${r.sizes.durationMs / 1000} s)`,
-      `${num(w.deliveriesPerS)} deliveries/s; ${num(w.delivered)}/${num(w.created)} delivered, ${num(w.duplicates)} twice, ${num(w.missing)} missing`,
+      `${num(w.deliveriesPerS)} deliveries/s while tasks are created (bounded by creation); ${num(w.delivered)}/${num(w.created)} delivered, ${num(w.duplicates)} twice, ${num(w.missing)} missing`,
+      '–',
+      '–',
+      w.missing === 0 ? 'every one delivered' : '**no**',
+    ],
+    [
+      `Webhook backlog of ${num(w.drain.backlog)} drained to one receiver (the sender alone)`,
+      `${num(w.drain.deliveriesPerS)} deliveries/s; ${num(w.drain.missing)} missing`,
       '–',
       `≥ ${num(TARGETS.webhookDeliveriesPerS)}/s`,
-      met(w.deliveriesPerS >= TARGETS.webhookDeliveriesPerS && w.missing === 0),
+      met(w.drain.deliveriesPerS >= TARGETS.webhookDeliveriesPerS && w.drain.missing === 0),
     ],
   ];
 }

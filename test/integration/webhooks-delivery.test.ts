@@ -62,6 +62,9 @@ describe('webhook delivery', () => {
     expect(verified).toEqual(event);
     await expect.poll(stats).toEqual({ queued: 0, sent: 1, failed: 0 });
     expect((await worker.get('/api/agents/worker/webhook')).body.deliveries).toEqual({ queued: 0, sent: 1, failed: 0 });
+    const metrics = (await fetch(`${hub.url}/metrics`).then((r) => r.text())).split('\n');
+    expect(metrics).toContain('taskhub_webhook_deliveries_total{outcome="sent"} 1');
+    expect(metrics).toContain('taskhub_webhook_deliveries{status="sent"} 1');
   });
 
   it('is refused by the verifier with a tampered body, a stale timestamp or another secret', async () => {
@@ -138,6 +141,7 @@ describe('webhook delivery', () => {
     expect(mail!.parsed.subject).toBe(`TASK:${later.id} second`);
     expect(receiver.received).toHaveLength(1);
     expect(await stats()).toMatchObject({ queued: 0, sent: 0, failed: 1 });
+    expect((await fetch(`${hub.url}/metrics`).then((r) => r.text())).split('\n')).toContain('taskhub_webhook_deliveries_total{outcome="gone"} 1');
   });
 });
 

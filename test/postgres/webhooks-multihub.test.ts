@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addAgent, as } from '../helpers/api.js';
 import { killChildHubs, startChildHub } from '../helpers/child-hub.js';
@@ -11,8 +12,10 @@ describe('webhooks with several hubs on one PostgreSQL database', () => {
   let db: TestDatabase | undefined;
   let hubs: TestHub[] = [];
   let receiver: Receiver | undefined;
+  const childDirs: string[] = [];
   afterEach(async () => {
     await killChildHubs();
+    for (const dir of childDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
     await Promise.all(hubs.map((h) => h.stop()));
     hubs = [];
     await receiver?.close();
@@ -50,7 +53,9 @@ describe('webhooks with several hubs on one PostgreSQL database', () => {
   it('leaves a delivery of a hub killed mid-POST to another hub once its claim expires, with the same webhook-id', async () => {
     db = await createTestDatabase();
     receiver = await startReceiver(() => 'hang');
-    const dying = await startChildHub(makeDataDir(), env({ TASKHUB_WEBHOOK_CLAIM_MS: '1000', TASKHUB_WEBHOOK_TIMEOUT_MS: '30000' }));
+    const dataDir = makeDataDir();
+    childDirs.push(dataDir);
+    const dying = await startChildHub(dataDir, env({ TASKHUB_WEBHOOK_CLAIM_MS: '1500', TASKHUB_WEBHOOK_TIMEOUT_MS: '1000' }));
     const admin = as(dying, dying.adminToken());
     const worker = (await admin.post('/api/agents', { name: 'worker' })).body.token as string;
     await admin.post('/api/agents', { name: 'boss' });
@@ -60,7 +65,7 @@ describe('webhooks with several hubs on one PostgreSQL database', () => {
     await dying.kill('SIGKILL');
 
     receiver.behave(() => 200);
-    hubs.push(await startTestHub(env({ TASKHUB_WEBHOOK_CLAIM_MS: '1000' })));
+    hubs.push(await startTestHub(env({ TASKHUB_WEBHOOK_CLAIM_MS: '1500', TASKHUB_WEBHOOK_TIMEOUT_MS: '1000' })));
     const posts = await receiver.waitFor(2);
     expect(posts[1]!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
     await expect.poll(async () => (await as(hubs[0]!, hubs[0]!.adminToken).get('/api/stats')).body.webhooks).toEqual({

@@ -2,7 +2,9 @@
  * Webhooks: a receiver in this process (node:http, port 0), an agent with no stream whose webhook points at it.
  * Latency: one task at a time, from the `POST /api/tasks` that creates it to the webhook arriving at the receiver,
  * beside a bare POST of the same body from a keep-alive client to the same receiver (send → arrival). Throughput:
- * creators create tasks for a window; deliveries/s is what the receiver got in that window; then the rest drains.
+ * creators create tasks for a window; deliveries/s is what the receiver got in that window (bounded by how fast
+ * tasks are created, when the sender keeps up). Drain: with the receiver holding every request unanswered, a backlog
+ * is queued; once it answers again, the rate at which the backlog arrives is the sender's alone.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,25 +36,44 @@ export interface WebhookResult {
   duplicates: number;
   /** Created but not received within the drain limit. */
   missing: number;
+  /** A queued backlog of `backlog` deliveries sent to a receiver answering at once: deliveries/s. */
+  drain: { backlog: number; deliveriesPerS: number; missing: number };
 }
 
 /** How long the throughput run waits for deliveries still queued before counting them missing (ms). */
 const DRAIN_MS = 30_000;
 
-/** The receiver: answers 204 at once and tells `onPost` of each arrival's body and webhook-id. */
+/**
+ * The receiver: answers 204 at once and tells `onPost` of each arrival's body and webhook-id; while `hold` is on it
+ * answers nothing (the requests wait, at most the sender's concurrency of them), and `release()` answers them.
+ */
 async function receiver(onPost: (body: string, webhookId: string | undefined, at: number) => void) {
+  let holding = false;
+  const held = new Set<() => void>();
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const at = performance.now();
-      res.statusCode = 204;
-      res.end();
-      onPost(Buffer.concat(chunks).toString('utf8'), req.headers['webhook-id'] as string | undefined, at);
+      const answer = () => {
+        res.statusCode = 204;
+        res.end();
+        onPost(Buffer.concat(chunks).toString('utf8'), req.headers['webhook-id'] as string | undefined, performance.now());
+      };
+      if (holding) held.add(answer);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    hold: () => void (holding = true),
+    release() {
+      holding = false;
+      for (const answer of held) answer();
+      held.clear();
+    },
+  };
 }
 
 async function barePosts(url: string, count: number, wait: (key: string) => Promise<number>): Promise<Latency> {
@@ -85,7 +106,7 @@ export async function webhooks(p: WebhookParams): Promise<WebhookResult> {
   const seen = new Set<string>();
   let duplicates = 0;
   let windowArrivals: number[] = [];
-  const { server, url } = await receiver((body, webhookId, at) => {
+  const { server, url, hold, release } = await receiver((body, webhookId, at) => {
     if (webhookId !== undefined) {
       if (seen.has(webhookId)) duplicates += 1;
       seen.add(webhookId);
@@ -116,6 +137,30 @@ export async function webhooks(p: WebhookParams): Promise<WebhookResult> {
     }
 
     const creators = names('creator', p.clients).map((n) => tokens.get(n)!);
+
+    /** Queues a backlog behind a receiver holding every request, then times how fast it drains. */
+    const measureDrain = async () => {
+      hold();
+      const backlog = Math.max(200, Math.round(p.durationMs / 2));
+      let next = 0;
+      await Promise.all(
+        creators.map(async (token, w) => {
+          while (next < backlog) {
+            next += 1;
+            await client.postOk('/api/tasks', token, { target: 'hooked', task: 't', payload: { k: `drain-${w}-${next}` } });
+          }
+        }),
+      );
+      const start = seen.size;
+      windowArrivals = [];
+      const releasedAt = performance.now();
+      release();
+      const by = performance.now() + DRAIN_MS;
+      while (seen.size - start < backlog && performance.now() < by) await sleep(5);
+      const got = seen.size - start;
+      const lastAt = windowArrivals.at(-1) ?? releasedAt;
+      return { backlog, deliveriesPerS: Math.round(got / ((lastAt - releasedAt) / 1000)), missing: Math.max(0, backlog - got) };
+    };
     let created = 0;
     const before = seen.size;
     windowArrivals = [];
@@ -129,6 +174,7 @@ export async function webhooks(p: WebhookParams): Promise<WebhookResult> {
     const drainBy = performance.now() + DRAIN_MS;
     while (seen.size - before < created && performance.now() < drainBy) await sleep(50);
     const delivered = seen.size - before;
+    const drain = await measureDrain();
     return {
       latency: summarize(samples),
       barePost,
@@ -137,6 +183,7 @@ export async function webhooks(p: WebhookParams): Promise<WebhookResult> {
       delivered,
       duplicates,
       missing: Math.max(0, created - delivered),
+      drain,
     };
   } finally {
     client.close();

@@ -62,6 +62,9 @@ export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = 
   const claimMs = options.claimMs ?? 60_000;
   const flushMs = options.flushMs ?? 2000;
   const counted = (outcome: WebhookOutcome) => deps.onOutcome?.(outcome);
+  // Claims wait until half the slots are free, so that a busy queue is taken in batches of about half the limit
+  // rather than a row per finished delivery (each claim is a write); an idle sender claims at once.
+  const refillAt = Math.max(0, Math.floor(concurrency / 2));
 
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
@@ -142,7 +145,7 @@ export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = 
   const pass = async () => {
     do {
       wakeAgain = false;
-      while (!stopped && !stopping && deliveries.size < concurrency) {
+      while (!stopped && !stopping && deliveries.size <= refillAt && deliveries.size < concurrency) {
         // A read first: most events queue no delivery, and the claim is a write.
         const due = await store.outbox.nextDueAt('webhook');
         if (due === undefined) break;
