@@ -177,6 +177,7 @@ async function startCore(config: Config, secret: string, logger: Logger, release
     broadcastLimit: config.broadcastLimit,
     progressLimit: config.progressLimit,
     webhooks: { allowPrivate: config.webhooks.allowPrivate },
+    presence: { hubId: config.hubId, heartbeatMs: config.presenceHeartbeatMs, expiryMs: config.presenceExpiryMs },
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   releasers.add(() => hub.stop());
@@ -293,7 +294,7 @@ async function startEmail(
       logger: logger.child({ part: 'smtp-out' }),
       onOutcome: metrics.mailSent,
     },
-    { now: hub.now },
+    { now: hub.now, claimMs: config.outboxClaimMs },
   );
   sender.start();
   releasers.add(() => sender.stop());

@@ -86,7 +86,7 @@ describe('webhook delivery', () => {
     const first = await assign('while connected');
     await stream.waitFor((es) => es.some((e) => e.data?.taskId === first.id));
     stream.close();
-    await expect.poll(() => hub.hub.presence.isConnected('worker')).toBe(false);
+    await expect.poll(async () => (await hub.hub.presence.streams(['worker'])).has('worker')).toBe(false);
     const second = await assign('while away');
     const posts = await receiver.waitFor(1);
     expect(JSON.parse(posts[0]!.body).taskId).toBe(second.id);

@@ -121,6 +121,8 @@ export interface Stats {
   outbox?: { queued: number; sent: number; failed: number };
   /** Webhook deliveries by status. */
   webhooks?: DeliveryCounts;
+  /** Hubs live on the hub's database (1 on SQLite); absent from hubs older than v2. */
+  hubs?: { live: number };
 }
 
 /** Deliveries of one channel by status. */

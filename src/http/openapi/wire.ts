@@ -157,6 +157,7 @@ export const answers = {
     rpc: z.object({ waiting: z.number().int() }).optional(),
     outbox: deliveryCounts.optional(),
     webhooks: deliveryCounts.optional().describe('webhook deliveries by status'),
+    hubs: z.object({ live: z.number().int().describe('hubs whose presence is live on the store (1 on SQLite)') }).optional(),
   }),
   health: z.object({ status: z.literal('ok') }),
   webhookCreated: z.object({

@@ -8,6 +8,8 @@ import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
 import { createPool, type PoolOptions } from './pool.js';
+import { createPresenceTable } from './presence.js';
+import { createRateLimitTable } from './rate-limits.js';
 import { createPoolSession, inTransaction, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 import { createWebhookTable } from './webhooks.js';
@@ -27,6 +29,8 @@ const tablesOn = (s: Session): StoreTables => ({
   outbox: createOutboxTable(s),
   webhooks: createWebhookTable(s),
   devMailbox: createDevMailboxTable(s),
+  presence: createPresenceTable(s),
+  rateLimits: createRateLimitTable(s),
 });
 
 export type PostgresStore = Store & {

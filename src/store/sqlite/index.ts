@@ -6,6 +6,8 @@ import { createEventTable } from './events.js';
 import { createGroupCommit, type CommitErrorListener } from './group-commit.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
+import { createPresenceTable } from './presence.js';
+import { createRateLimitTable } from './rate-limits.js';
 import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
 import { createWebhookTable } from './webhooks.js';
@@ -34,6 +36,8 @@ const tablesOn = (db: Db): SyncTables => ({
   outbox: createOutboxTable(db),
   webhooks: createWebhookTable(db),
   devMailbox: createDevMailboxTable(db),
+  presence: createPresenceTable(db),
+  rateLimits: createRateLimitTable(db),
 });
 
 /**
@@ -57,6 +61,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     outbox: txPrototype(sync.outbox.ops),
     webhooks: txPrototype(sync.webhooks.ops),
     devMailbox: txPrototype(sync.devMailbox.ops),
+    presence: txPrototype(sync.presence.ops),
+    rateLimits: txPrototype(sync.rateLimits.ops),
   };
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -73,6 +79,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
         outbox: bindTx(protos.outbox, state),
         webhooks: bindTx(protos.webhooks, state),
         devMailbox: bindTx(protos.devMailbox, state),
+        presence: bindTx(protos.presence, state),
+        rateLimits: bindTx(protos.rateLimits, state),
       };
       try {
         return await fn(tx);
@@ -105,6 +113,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     outbox: standalone('outbox'),
     webhooks: standalone('webhooks'),
     devMailbox: standalone('devMailbox'),
+    presence: standalone('presence'),
+    rateLimits: standalone('rateLimits'),
     transaction,
     close(): Promise<void> {
       return (closing ??= (async () => {

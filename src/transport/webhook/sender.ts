@@ -189,7 +189,11 @@ export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = 
       immediate = undefined;
       if (passing || stopped) return;
       passing = pass()
-        .catch((error: unknown) => logger.error({ err: error }, 'webhook sender failed; retrying at the next wake'))
+        .catch((error: unknown) => {
+          // The store unreachable, say: look again after the first retry delay even if nothing wakes the sender.
+          logger.error({ err: error }, 'webhook sender failed; trying again shortly');
+          arm(now() + retryBaseMs);
+        })
         .finally(() => {
           passing = undefined;
           // A row that became due while the pass ran (a claim of a dead hub expiring, say) is found by the timer.
