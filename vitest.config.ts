@@ -51,19 +51,25 @@ export const POSTGRES_INTEGRATION_FILES = [
 // Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.
 const sdk = (file: string) => path.resolve(import.meta.dirname, 'packages/sdk/src', file);
 
+// Each project repeats it: an inline project takes none of the root's options (vitest 4) unless it `extends`, which
+// would also repeat the root's globalSetup (a second PostgreSQL cluster).
+const resolve = {
+  alias: [
+    { find: /^@taskhub\/sdk$/, replacement: sdk('index.ts') },
+    { find: /^@taskhub\/sdk\/wire$/, replacement: sdk('wire.ts') },
+    { find: /^@taskhub\/sdk\/webhooks$/, replacement: sdk('webhooks.ts') },
+  ],
+};
+
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^@taskhub\/sdk$/, replacement: sdk('index.ts') },
-      { find: /^@taskhub\/sdk\/wire$/, replacement: sdk('wire.ts') },
-    ],
-  },
+  resolve,
   test: {
     globalSetup: runPostgresTests ? ['test/helpers/postgres-global.ts'] : [],
     reporters: ['default'],
     // One cluster (the root globalSetup) serves both projects.
     projects: [
       {
+        resolve,
         test: {
           ...shared,
           name: 'sqlite',
@@ -76,7 +82,7 @@ export default defineConfig({
         },
       },
       ...(runPostgresTests
-        ? [{ test: { ...shared, name: 'postgres', include: POSTGRES_INTEGRATION_FILES, env: { TASKHUB_TEST_STORE: 'postgres' } } }]
+        ? [{ resolve, test: { ...shared, name: 'postgres', include: POSTGRES_INTEGRATION_FILES, env: { TASKHUB_TEST_STORE: 'postgres' } } }]
         : []),
     ],
   },

@@ -93,6 +93,8 @@ const FLAG_BY_FIELD: Record<string, string> = {
   status: '--status',
   role: '--role',
   lastEventId: '--from',
+  url: 'the webhook url',
+  events: '--events',
 };
 
 /** `body.target` → `-t/--target`: errors name what the person typed, not the HTTP field. */

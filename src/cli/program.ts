@@ -7,6 +7,7 @@ import { registerBackupCommand } from './commands/backup.js';
 import { registerLiveCommands } from './commands/live.js';
 import { registerMessageCommands } from './commands/messages.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerWebhookCommands } from './commands/webhook.js';
 import { EXIT, printer, reportError, UsageError, type Io } from './output.js';
 
 /** Where the CLI looks for the hub when neither `--url` nor `TASKHUB_URL` says. */
@@ -70,6 +71,7 @@ export function createProgram(io: Io): Command {
   registerTaskCommands(program, cli);
   registerMessageCommands(program, cli);
   registerLiveCommands(program, cli);
+  registerWebhookCommands(program, cli);
   registerBackupCommand(program, cli);
   return program;
 }

@@ -13,6 +13,7 @@ import { createAgentsView } from './views/agents.js';
 import { createEventsView } from './views/events.js';
 import { createMailboxView } from './views/mailbox.js';
 import { renderStats } from './views/stats.js';
+import { createWebhooksView } from './views/webhooks.js';
 import { createTaskDetail } from './views/task-detail.js';
 import { createTaskForm } from './views/task-form.js';
 import { createTasksView } from './views/tasks.js';
@@ -46,7 +47,16 @@ function createDashboard() {
   const select = (id: string) => void detail.show(id);
   const tasks = createTasksView({ api, root: byId('tasks'), tabs: byId('task-tabs'), pager: byId('task-pager'), onSelect: (t) => void detail.show(t.id, t) });
   const form = createTaskForm({ api, form: byId<HTMLFormElement>('task-form'), onCreated: (t) => tasks.apply(t), onSelectTask: select });
-  const agents = createAgentsView({ api, root: byId('agents'), openTasks, onAgents: (list) => form.setAgents(list) });
+  const webhooks = createWebhooksView({ api, root: byId('webhooks') });
+  const agents = createAgentsView({
+    api,
+    root: byId('agents'),
+    openTasks,
+    onAgents: (list) => {
+      form.setAgents(list);
+      webhooks.setAgents(list);
+    },
+  });
   const events = createEventsView({ root: byId<HTMLOListElement>('events'), onSelectTask: select });
   const mailbox = createMailboxView({ api, outbox: byId('outbox'), mailbox: byId('mailbox') });
 
@@ -56,6 +66,7 @@ function createDashboard() {
       renderStats(byId('stats'), stats);
       tasks.setCounts(stats.tasks);
       mailbox.renderOutbox(stats);
+      webhooks.renderStats(stats);
     } catch {
       // The connection state says when the hub is away; the figures stay as they were.
     }
@@ -68,7 +79,7 @@ function createDashboard() {
 
   /** Reads everything again through the REST routes: at start and after the hub says `reset`. */
   const resync = () =>
-    Promise.all([tasks.reload(), openTasks.load().then(agents.render, () => {}), agents.load(), refreshFigures(), mailbox.load()]);
+    Promise.all([tasks.reload(), openTasks.load().then(agents.render, () => {}), agents.load(), refreshFigures(), mailbox.load(), webhooks.refresh()]);
 
   const onFrame = (frame: SseFrame) => {
     if (frame.event === 'ready') {
@@ -148,6 +159,7 @@ function createDashboard() {
       void agents.load();
       void refreshFigures();
       void mailbox.load();
+      webhooks.poll();
       refreshTimes(document);
     }, POLL_MS);
   }

@@ -3,9 +3,20 @@
  * imported as types only (erased from the browser code). The few runtime values the page needs are repeated
  * here, checked against those types, because the browser loads no package code.
  */
-import type { Agent, DevMail, HubEvent, RpcAnswer, Stats as WireStats, Task, TaskStatus } from '@taskhub/sdk/wire';
+import type {
+  Agent,
+  DeliveryCounts,
+  DevMail,
+  FailedDelivery,
+  HubEvent,
+  RpcAnswer,
+  Stats as WireStats,
+  Task,
+  TaskStatus,
+  WebhookState,
+} from '@taskhub/sdk/wire';
 
-export type { Agent, HubEvent, RpcAnswer, Task, TaskStatus };
+export type { Agent, DeliveryCounts, FailedDelivery, HubEvent, RpcAnswer, Task, TaskStatus, WebhookState };
 
 export const TASK_STATUSES = ['assigned', 'claimed', 'in_progress', 'completed', 'failed', 'cancelled', 'expired'] as const satisfies readonly TaskStatus[];
 export const OPEN_STATUSES: readonly TaskStatus[] = ['assigned', 'claimed', 'in_progress'];

@@ -116,6 +116,16 @@ describe('installing from a checkout, as the docs say', () => {
       fs.writeFileSync(path.join(project, 'try.mjs'), script);
       const ran = await sh(`cd ${project} && node try.mjs`, envFor(hub));
       expect(ran.stdout.trim()).toBe('sdk-user');
+      // A webhook receiver imports only the verifier, and it works from the tarball alone.
+      const receiver = `import { createHmac } from 'node:crypto';
+        import { verifyWebhook } from '@taskhub/sdk/webhooks';
+        const key = Buffer.alloc(32, 7); const body = '{"id":1,"type":"message"}'; const t = Math.floor(Date.now() / 1000);
+        const mac = createHmac('sha256', key).update('1.' + t + '.' + body).digest('base64');
+        const headers = { 'webhook-id': '1', 'webhook-timestamp': String(t), 'webhook-signature': 'v1,' + mac };
+        console.log(verifyWebhook('whsec_' + key.toString('base64'), headers, body).type);`;
+      fs.writeFileSync(path.join(project, 'receiver.mjs'), receiver);
+      const verified = await sh(`cd ${project} && node receiver.mjs`, envFor(hub));
+      expect(verified.stdout.trim(), verified.stderr).toBe('message');
     } finally {
       fs.rmSync(project, { recursive: true, force: true });
     }

@@ -16,13 +16,27 @@ import type {
   TaskPage,
   Thread,
   UpdateAgentInput,
+  WebhookCreated,
+  WebhookState,
 } from './types.js';
+import { readTokenClaims } from './token.js';
 import { pollTask } from './wait.js';
 import { createWorker, type Worker, type WorkerOptions } from './worker.js';
 
 export interface TaskhubClientOptions extends HttpSettings {
   /** Interval of `waitForTask` and of the rpc polling fallback, ms. Default 1000. */
   pollMs?: number;
+}
+
+/** Whose webhook a webhook method acts on. */
+export interface WebhookTarget {
+  /** The agent. Default: the token's own agent; an admin token must name one. */
+  agent?: string;
+}
+
+export interface SetWebhookOptions extends WebhookTarget {
+  /** Only these event types are POSTed (the others are neither POSTed nor mailed). Default: every type. */
+  events?: string[];
 }
 
 export type ProgressReport = string | { message?: string; progress?: number };
@@ -82,6 +96,46 @@ export class TaskhubClient {
   /** Admin: issues a new token for the agent, revoking every older one. */
   async rotateToken(name: string): Promise<string> {
     return (await this.request<{ token: string }>('POST', `/api/agents/${seg(name)}/token`)).token;
+  }
+
+  // Webhooks
+
+  /**
+   * Sends the agent's events to `url` while it holds no stream, instead of email; replaces any webhook it had.
+   * Resolves with the webhook and its new `secret` (`whsec_…`), shown only here: keep it for `verifyWebhook`.
+   * The hub refuses a private or loopback URL with `422 webhook_url_refused` unless it allows private ones.
+   */
+  async setWebhook(url: string, options: SetWebhookOptions = {}): Promise<WebhookCreated> {
+    const body = { url, ...(options.events !== undefined && { events: options.events }) };
+    return this.request('PUT', this.webhookPath(options), { body });
+  }
+
+  /** The agent's webhook, its delivery counts and its newest failed deliveries; `HttpError` 404 when it has none. */
+  async getWebhook(options: WebhookTarget = {}): Promise<WebhookState> {
+    return this.request('GET', this.webhookPath(options));
+  }
+
+  /** Removes the agent's webhook: later events go to its email, if it has one. */
+  async removeWebhook(options: WebhookTarget = {}): Promise<void> {
+    await this.request('DELETE', this.webhookPath(options));
+  }
+
+  /** Sends the agent's failed deliveries again; resolves with how many were queued. */
+  async retryWebhook(options: WebhookTarget = {}): Promise<number> {
+    return (await this.request<{ requeued: number }>('POST', `${this.webhookPath(options)}/retry`)).requeued;
+  }
+
+  private webhookPath(target: WebhookTarget): string {
+    return `/api/agents/${seg(target.agent ?? this.ownAgent())}/webhook`;
+  }
+
+  /** The token's agent, for the calls an agent makes about itself; the methods reject with its TypeError. */
+  private ownAgent(): string {
+    const claims = readTokenClaims(this.token);
+    if (claims?.role === 'agent') return claims.sub;
+    throw new TypeError(
+      claims?.role === 'admin' ? 'An admin token acts for no agent of its own: pass { agent: name }.' : 'The token is not a taskhub JWT: pass { agent: name }.',
+    );
   }
 
   // Tasks

@@ -1,7 +1,7 @@
 import { fill, h } from '../dom.js';
 import type { Stats } from '../types.js';
 
-/** The figures across the top: agents, open and finished tasks, waiting RPCs, the outbox, the newest event. */
+/** The figures across the top: agents, open and finished tasks, waiting RPCs, the outbox, webhooks, the newest event. */
 export function renderStats(root: HTMLElement, stats: Stats): void {
   const n = (x: number | undefined) => (x ?? 0).toLocaleString('en');
   const card = (key: string, label: string, value: string, sub = '', cls = '') =>
@@ -9,6 +9,7 @@ export function renderStats(root: HTMLElement, stats: Stats): void {
   const t = stats.tasks;
   const open = (t.assigned ?? 0) + (t.claimed ?? 0) + (t.in_progress ?? 0);
   const outbox = stats.outbox;
+  const webhooks = stats.webhooks;
   fill(
     root,
     card('agents', 'agents connected', `${n(stats.agents.connected)} / ${n(stats.agents.total)}`, 'connected / registered'),
@@ -22,6 +23,13 @@ export function renderStats(root: HTMLElement, stats: Stats): void {
       outbox ? n(outbox.queued) : 'n/a',
       outbox ? `${n(outbox.sent)} sent · ${n(outbox.failed)} failed` : 'not available',
       outbox?.failed ? 'warn' : '',
+    ),
+    card(
+      'webhooks',
+      'webhooks queued',
+      webhooks ? n(webhooks.queued) : 'n/a',
+      webhooks ? `${n(webhooks.sent)} sent · ${n(webhooks.failed)} failed` : 'not available',
+      webhooks?.failed ? 'warn' : '',
     ),
     card('events', 'last event', stats.events ? `#${stats.events.lastId}` : 'n/a', 'hub-wide sequence'),
   );
