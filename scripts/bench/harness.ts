@@ -12,8 +12,9 @@ import type { StreamsResult } from './load/streams.js';
 import type { EmailResult } from './load/email.js';
 import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
+import { measureBullmq, type BullmqResults } from './bullmq.js';
 
-export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email'] as const;
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'bullmq'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -41,6 +42,8 @@ export interface BenchResults {
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
+  /** BullMQ on Redis, the baseline the rpc figures are compared with (issue 17). */
+  bullmq?: BullmqResults;
 }
 
 /** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
@@ -70,6 +73,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   if (wanted('roundtrip')) await measureRoundtrips(options, results, log);
   if (wanted('rpcThroughput') || wanted('assign')) await measureThroughput(options, results, wanted, log);
+  if (wanted('bullmq')) results.bullmq = await measureBullmq(options.sizes, log);
   if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
   results.seconds = Math.round((Date.now() - started) / 1000);
