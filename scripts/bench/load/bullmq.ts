@@ -36,10 +36,13 @@ export interface BullmqThroughput extends Latency {
 type Call = (data: { w: number; i: number }) => Promise<void>;
 
 /** Opens the queue and its events, runs `use` with one echo call, and closes both whatever happens. */
-async function withQueue<T>(p: BullmqParams, use: (call: Call) => Promise<T>): Promise<T> {
+async function withQueue<T>(p: BullmqParams, callers: number, use: (call: Call) => Promise<T>): Promise<T> {
   const connection = { host: '127.0.0.1', port: p.redisPort };
   const queue = new Queue(p.queue, { connection });
   const events = new QueueEvents(p.queue, { connection });
+  // Each waiting `waitUntilFinished` holds a listener on both: as many as there are callers, by design.
+  queue.setMaxListeners(callers + 16);
+  events.setMaxListeners(callers + 16);
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return await use(async (data) => {
@@ -54,7 +57,7 @@ async function withQueue<T>(p: BullmqParams, use: (call: Call) => Promise<T>): P
 }
 
 export function bullmqRoundtrip(p: BullmqRoundtripParams): Promise<Latency> {
-  return withQueue(p, async (call) => {
+  return withQueue(p, 1, async (call) => {
     const samples: number[] = [];
     for (let i = 0; i < p.warmup + p.calls; i++) {
       const started = performance.now();
@@ -66,7 +69,7 @@ export function bullmqRoundtrip(p: BullmqRoundtripParams): Promise<Latency> {
 }
 
 export function bullmqThroughput(p: BullmqThroughputParams): Promise<BullmqThroughput> {
-  return withQueue(p, async (call) => {
+  return withQueue(p, p.clients, async (call) => {
     const samples: number[] = [];
     let errors = 0;
     const window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
