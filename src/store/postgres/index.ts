@@ -8,6 +8,8 @@ import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
 import { createPool, type PoolOptions } from './pool.js';
+import { createPresenceTable } from './presence.js';
+import { createRateLimitTable } from './rate-limits.js';
 import { createPoolSession, inTransaction, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 
@@ -25,6 +27,8 @@ const tablesOn = (s: Session): StoreTables => ({
   messages: createMessageTable(s),
   outbox: createOutboxTable(s),
   devMailbox: createDevMailboxTable(s),
+  presence: createPresenceTable(s),
+  rateLimits: createRateLimitTable(s),
 });
 
 export type PostgresStore = Store & {

@@ -17,9 +17,18 @@ export interface Session {
    * Runs `fn` atomically: inside a transaction simply on it, on the pool as a short transaction of its own (for
    * the operations that take more than one statement).
    */
-  atomic<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  atomic<T>(fn: (session: Session) => Promise<T>, options?: AtomicOptions): Promise<T>;
   /** Says that events were written: other hubs are notified once, when the transaction commits. */
   wroteEvents(): Promise<void>;
+}
+
+export interface AtomicOptions {
+  /**
+   * Whether a transaction of its own takes the events lock before its first write (see createClientSession).
+   * Default true. Only work that writes no event and locks nothing an event-writing transaction waits for may
+   * pass false (presence): it then neither waits for nor holds back the writers of events.
+   */
+  eventsLock?: boolean;
 }
 
 // Statements are prepared once per connection under a name derived from their text: the parse and plan are saved on
@@ -40,14 +49,18 @@ async function run(client: pg.Pool | pg.PoolClient, text: string, params: readon
 }
 
 /** Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (session: Session) => Promise<T>,
+  options: AtomicOptions = {},
+): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
     return translateError(error);
   }
-  const session = createClientSession(client);
+  const session = createClientSession(client, options.eventsLock ?? true);
   let broken: Error | undefined;
   // A checked-out client has no pool listener: a connection that drops between two statements (server restart,
   // pg_terminate_backend) would otherwise be an unhandled 'error' event. The next statement fails on its own.
@@ -96,7 +109,7 @@ const isWrite = (sql: string) => {
  * the agent holding row B and waiting for the lock). Reads before the first write run in parallel with other
  * transactions. When the first statement writes, BEGIN and the lock go in one round trip.
  */
-function createClientSession(client: pg.PoolClient): {
+function createClientSession(client: pg.PoolClient, eventsLock: boolean): {
   session: Session;
   close(): void;
   begun(): boolean;
@@ -115,7 +128,7 @@ function createClientSession(client: pg.PoolClient): {
   };
   const prepare = (sql: string): Promise<unknown> => {
     if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
-    if (!isWrite(sql)) return (begun ??= simple('BEGIN'));
+    if (!eventsLock || !isWrite(sql)) return (begun ??= simple('BEGIN'));
     if (!locked) locked = begun ? begun.then(() => simple(LOCK_EVENTS)) : (begun = simple(`BEGIN; ${LOCK_EVENTS}`));
     return locked;
   };
@@ -157,9 +170,9 @@ export function createPoolSession(pool: pg.Pool, closed: () => boolean): Session
       check();
       return (await run(pool, sql, params)).rowCount ?? 0;
     },
-    async atomic(fn) {
+    async atomic(fn, options) {
       check();
-      return inTransaction(pool, fn);
+      return inTransaction(pool, fn, options);
     },
     async wroteEvents() {
       await run(pool, NOTIFY);
