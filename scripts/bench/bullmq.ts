@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Latency } from './stats.js';
 import type { BenchSizes } from './sizes.js';
 import type { BullmqThroughput } from './load/bullmq.js';
+import type { RpcThroughput } from './load/throughput.js';
 import { freePort, runLoad, spawnNode, stopChild } from './processes.js';
 import { findRedisServer, REDIS_ARGS, startRedis, type RedisChild } from './servers/redis.js';
 
@@ -89,7 +90,7 @@ type Row = [what: string, taskhub: string, baseline: string, target: string, met
 interface RpcFigures {
   sizes: BenchSizes;
   rpcRoundtrip?: Latency;
-  rpcThroughput?: BullmqThroughput;
+  rpcThroughput?: RpcThroughput;
   bullmq?: BullmqResults;
 }
 
