@@ -13,8 +13,9 @@ import type { EmailResult } from './load/email.js';
 import type { WebhookResult } from './load/webhooks.js';
 import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
+import { measureBullmq, type BullmqResults } from './bullmq.js';
 
-export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'webhooks'] as const;
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'webhooks', 'bullmq'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -43,6 +44,8 @@ export interface BenchResults {
   streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
   webhooks?: WebhookResult;
+  /** BullMQ on Redis, the baseline the rpc figures are compared with (issue 17). */
+  bullmq?: BullmqResults;
 }
 
 /** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
@@ -72,6 +75,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   };
   if (wanted('roundtrip')) await measureRoundtrips(options, results, log);
   if (wanted('rpcThroughput') || wanted('assign')) await measureThroughput(options, results, wanted, log);
+  if (wanted('bullmq')) results.bullmq = await measureBullmq(options.sizes, log);
   if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
   if (wanted('webhooks')) results.webhooks = await measureWebhooks(options, log);

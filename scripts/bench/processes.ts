@@ -54,7 +54,7 @@ function statusOf(url: string, init: { method?: string; token?: string; body?: s
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function spawnNode(args: string[], env: Record<string, string>, ipc = false): ChildProcess {
+export function spawnNode(args: string[], env: Record<string, string>, ipc = false): ChildProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -64,7 +64,7 @@ function spawnNode(args: string[], env: Record<string, string>, ipc = false): Ch
 }
 
 /** Stops a child: SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-async function stopChild(proc: ChildProcess, graceMs = 10_000): Promise<void> {
+export async function stopChild(proc: ChildProcess, graceMs = 10_000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   proc.kill('SIGTERM');

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchResults } from './harness.js';
 import type { CpuUse } from './load/throughput.js';
+import { bullmqNote, bullmqRows } from './bullmq.js';
 
 /** The issue's targets on a 2-core machine. */
 export const TARGETS = {
@@ -162,6 +163,7 @@ function webhookRows(r: BenchResults): Row[] {
 const rows = (r: BenchResults): Row[] => [
   ...roundtripRows(r),
   ...throughputRows(r),
+  ...bullmqRows(r),
   ...streamRows(r),
   ...emailRows(r),
   ...webhookRows(r),
@@ -177,6 +179,7 @@ export function renderMarkdown(r: BenchResults): string {
       `${Object.entries(r.hubEnv).map(([k, v]) => `\`${k}=${v}\``).join(', ')} (rate limits off for the throughput runs); ` +
       'every load generator in a process of its own, loopback only. Baselines were measured in the same run: ' +
       'the floor is a trivial `node:http` echo server through the same client, sequential keep-alive round trips (p50 / p99).',
+    ...(bullmqNote(r) ? [bullmqNote(r)!] : []),
     '',
     '| measurement | taskhub | baseline (same run) | target | met |',
     '|---|---|---|---|---|',

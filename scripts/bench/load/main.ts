@@ -2,6 +2,7 @@
  * A load generator process: `node --import tsx scripts/bench/load/main.ts '<job JSON>'` runs one job
  * (`{scenario, params}`), reports `{ok, value}` or `{ok: false, error}` to its parent over IPC and exits.
  */
+import { bullmqRoundtrip, bullmqThroughput } from './bullmq.js';
 import { email } from './email.js';
 import { a2aRoundtrip, floor, floorThroughput, rpcRoundtrip } from './roundtrip.js';
 import { streams } from './streams.js';
@@ -19,6 +20,8 @@ const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   streams,
   email,
   webhooks,
+  bullmqRoundtrip,
+  bullmqThroughput,
 };
 
 async function main(): Promise<void> {

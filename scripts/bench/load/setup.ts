@@ -34,6 +34,17 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 export const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
+/** CPU time of one process, or of several together (a baseline made of more than one, e.g. Redis and its worker). */
+function sumCpuMs(pids: number | readonly number[]): number | undefined {
+  let total = 0;
+  for (const pid of typeof pids === 'number' ? [pids] : pids) {
+    const used = cpuMs(pid);
+    if (used === undefined) return undefined;
+    total += used;
+  }
+  return total;
+}
+
 /**
  * Runs `loop` in `workers` concurrent loops until `warmupMs + durationMs` have passed. `record(started)` tells the
  * caller whether an operation that started at `started` (performance.now) falls inside the measured window.
@@ -43,7 +54,7 @@ export async function timedLoops(
   warmupMs: number,
   durationMs: number,
   loop: (worker: number, inWindow: (started: number, ended: number) => boolean, stop: () => boolean) => Promise<void>,
-  serverPid?: number,
+  serverPid?: number | readonly number[],
 ): Promise<{ windowStart: number; windowEnd: number; serverCpuMs: number | null; loadCpuMs: number }> {
   const begin = performance.now();
   const windowStart = begin + warmupMs;
@@ -52,12 +63,13 @@ export async function timedLoops(
   const stop = () => performance.now() >= windowEnd;
   // CPU used by the server and by this process during the measured window.
   const ownCpuMs = () => (process.cpuUsage().user + process.cpuUsage().system) / 1000;
+  const serverCpuMs = serverPid === undefined ? () => undefined : () => sumCpuMs(serverPid);
   let atStart: { server: number | undefined; load: number } | undefined;
   let used: { server: number | undefined; load: number } | undefined;
-  const markStart = () => (atStart = { server: serverPid === undefined ? undefined : cpuMs(serverPid), load: ownCpuMs() });
+  const markStart = () => (atStart = { server: serverCpuMs(), load: ownCpuMs() });
   const markEnd = () => {
     if (used || !atStart) return;
-    const server = serverPid === undefined ? undefined : cpuMs(serverPid);
+    const server = serverCpuMs();
     const before = atStart.server;
     used = { server: server === undefined || before === undefined ? undefined : server - before, load: ownCpuMs() - atStart.load };
   };
