@@ -181,7 +181,7 @@ describe('reading tasks', () => {
       expect((await stranger.post(`/api/tasks/${task.id}/${action}`)).status).toBe(404);
     }
     expect((await stranger.post(`/api/tasks/${task.id}/fail`, { error: 'x' })).status).toBe(404);
-    expect((await boss.get(`/api/tasks/${task.id}`)).body.task.status).toBe('assigned');
+    expect((await boss.get(`/api/tasks/${task.id}`)).body.task).toEqual(task);
     expect((await call(hub, hub.adminToken, 'GET', `/api/tasks/${task.id}`)).status).toBe(200);
     expect((await boss.get('/api/tasks/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
@@ -251,7 +251,10 @@ describe('the lifecycle', () => {
     expect((await boss.post(`/api/tasks/${task.id}/fail`, { error: 'x' })).status).toBe(403);
     expect((await worker.post(`/api/tasks/${task.id}/cancel`)).status).toBe(403);
     expect((await call(hub, hub.adminToken, 'POST', `/api/tasks/${task.id}/claim`, {})).status).toBe(403);
-    expect((await boss.get(`/api/tasks/${task.id}`)).body.task.status).toBe('assigned');
+    // The guarded UPDATE runs before the caller is checked: a refusal must leave no trace of it.
+    const after = (await boss.get(`/api/tasks/${task.id}`)).body.task;
+    expect(after).toEqual(task);
+    expect((await boss.get(`/api/tasks/${task.id}/events`)).body.events.map((e: { type: string }) => e.type)).toEqual(['task.assigned']);
   });
 
   it('lets the assigner or an admin cancel an open task', async () => {
