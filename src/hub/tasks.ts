@@ -133,9 +133,11 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     }
     const capability = input.capability as string;
     const candidates = await tx.agents.routingCandidates(capability);
-    // Connected to any hub counts; one read for every candidate (none when there is only one to choose).
-    const streams = candidates.length > 1 ? await presence.streams(candidates.map((c) => c.name), tx) : new Map();
-    const chosen = pickAgent(candidates, (name) => streams.has(name));
+    // Connected to any hub counts. A stream on this hub is known without a read, so the store is asked about the
+    // others only, in one read: none when every candidate streams here, or when there is only one to choose.
+    const elsewhere = candidates.length > 1 ? candidates.filter((c) => !presence.isLocal(c.name)) : [];
+    const streams = elsewhere.length > 0 ? await presence.streams(elsewhere.map((c) => c.name), tx) : new Map();
+    const chosen = pickAgent(candidates, (name) => presence.isLocal(name) || streams.has(name));
     if (!chosen) throw new HubError('no_agent_for_capability', `No agent offers the capability "${capability}".`);
     return chosen;
   };

@@ -60,6 +60,21 @@ describe('presence and rate limits across hubs on one PostgreSQL database', () =
     expect((await as(a!, a!.adminToken).get('/api/stats')).body.hubs).toEqual({ live: 2 });
   });
 
+  it('routes by capability to agents streaming on any hub: one streaming on this hub does not hide one elsewhere', async () => {
+    const [a, b] = await startHubs(2);
+    const boss = await addAgent(a!, 'boss');
+    const onA = await addAgent(a!, 'on-a', { capabilities: ['cook'] });
+    const onB = await addAgent(a!, 'on-b', { capabilities: ['cook'] });
+    await addAgent(a!, 'offline', { capabilities: ['cook'] });
+    // on-a holds one open task, on-b two, offline none.
+    for (const target of ['on-a', 'on-b', 'on-b']) expect((await boss.post('/api/tasks', { target, task: 't' })).status).toBe(201);
+    await ready(stream(a!.url, onA.token));
+    await ready(stream(b!.url, onB.token));
+    // Through hub B, on-b streams here and on-a there: both connected, and on-a has fewer open tasks.
+    const routed = await as(b!, boss.token).post('/api/tasks', { capability: 'cook', task: 't' });
+    expect(routed.body.task.target).toBe('on-a');
+  });
+
   it('holds TASKHUB_MAX_STREAMS per agent across hubs, and frees the slot when a stream closes', async () => {
     const [a, b] = await startHubs(2, { TASKHUB_MAX_STREAMS: '2' });
     const worker = await addAgent(a!, 'worker');
