@@ -39,6 +39,21 @@ it('keeps the partial index of open deadlines on exactly the WHERE the store que
   );
 });
 
+it('lists an assigner\'s tasks newest first from tasks_by_assigner, which a change of status does not touch', () => {
+  const planOf = (sql: string) =>
+    (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('boss', 'completed') as { detail: string }[]).map((p) => p.detail).join('\n');
+  // No status in the key: a claim or a completion leaves the assigner's index entry where it is.
+  expect(sqlOf('tasks_by_assigner')).toBe('CREATE INDEX tasks_by_assigner ON tasks (assigner, seq)');
+  for (const sql of [
+    'SELECT * FROM tasks WHERE assigner = ? AND status = ? ORDER BY seq DESC LIMIT 10',
+    'SELECT * FROM tasks WHERE assigner = ? AND status <> ? ORDER BY seq DESC LIMIT 10',
+  ]) {
+    const plan = planOf(sql);
+    expect(plan).toContain('tasks_by_assigner');
+    expect(plan).not.toContain('TEMP B-TREE');
+  }
+});
+
 it('checks task and outbox statuses against the domain lists', () => {
   expect(sqlOf('tasks')).toContain(`CHECK (status IN (${sqlList(TASK_STATUSES)}))`);
   expect(sqlOf('outbox')).toContain(`CHECK (status IN (${sqlList(OUTBOX_STATUSES)}))`);
