@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { EVENTS_LOCK } from '../src/store/postgres/locks.js';
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres/index.js';
-import { findPostgresBinDir, startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
+import { findPostgresBinDir, startPostgresCluster, type PostgresCluster } from './postgres-cluster.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, writers: { type: 'string', default: '1,2,4,8,16' } } });
 const SECONDS = Number(values.seconds);

@@ -12,14 +12,21 @@ import type { StreamsResult } from './load/streams.js';
 import type { EmailResult } from './load/email.js';
 import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
+import { measurePostgres, type PostgresResults } from './postgres.js';
 
-export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email'] as const;
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'postgres'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   sizes: BenchSizes;
-  /** Measurements to run (default: all). */
+  /** Measurements to run (default: all, `postgres` only when `postgres` is set). */
   only?: readonly Scenario[];
+  /**
+   * Run the PostgreSQL part (when `only` does not say): `true` on a throwaway cluster of its own (skipped with a
+   * notice when PostgreSQL is not installed), or `{ url }` of a server's maintenance database to create the
+   * bench's databases in. Default false: the smoke run stays short.
+   */
+  postgres?: boolean | { url: string };
   /** Node options for the hub processes, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']`. */
   hubNodeArgs?: string[];
   log?: (line: string) => void;
@@ -41,6 +48,8 @@ export interface BenchResults {
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
+  /** The PostgreSQL part (see postgres.ts): its SQLite counterparts above are its same-run baselines. */
+  postgres?: PostgresResults;
 }
 
 /** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
@@ -59,7 +68,8 @@ type Log = (line: string) => void;
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const log = options.log ?? (() => {});
-  const wanted = (name: Scenario) => !options.only || options.only.includes(name);
+  const wanted = (name: Scenario) =>
+    options.only ? options.only.includes(name) : name !== 'postgres' || Boolean(options.postgres);
   const started = Date.now();
   const results: BenchResults = {
     machine: describeMachine(),
@@ -72,6 +82,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (wanted('rpcThroughput') || wanted('assign')) await measureThroughput(options, results, wanted, log);
   if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
+  if (wanted('postgres')) {
+    results.postgres = await measurePostgres({
+      sizes: options.sizes,
+      url: typeof options.postgres === 'object' ? options.postgres.url : undefined,
+      hubEnv: HUB_ENV,
+      hubNodeArgs: options.hubNodeArgs,
+      log,
+    });
+  }
   results.seconds = Math.round((Date.now() - started) / 1000);
   return results;
 }
