@@ -8,7 +8,8 @@ import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
 import { createPool, type PoolOptions } from './pool.js';
-import { createPoolSession, inTransaction, type Session } from './session.js';
+import { createGroupCommit, MAX_BATCH_CHANGES, MAX_BATCH_MS } from './group-commit.js';
+import { createPoolSession, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 
 export interface PostgresStoreOptions extends PoolOptions {
@@ -35,9 +36,11 @@ export type PostgresStore = Store & {
 
 /**
  * The PostgreSQL store on a `pg.Pool` (`url` is `postgres://…`), migrations applied first (see migrate.ts).
- * Each table operation on the store runs on a pooled connection of its own; `transaction` holds one client for
- * BEGIN, `fn(tx)`, COMMIT (ROLLBACK when `fn` throws), then releases it. Commits are as durable as the server is
- * configured (`synchronous_commit` on by default). An unreachable database rejects with `HubError('unavailable')`.
+ * Each single-statement operation on the store runs on a pooled connection of its own. `transaction` (and each
+ * operation of several statements) is a change in the group commit (group-commit.ts): changes run one after
+ * another on one writer connection, as savepoints of a batch that commits once for up to {@link MAX_BATCH_CHANGES}
+ * of them or {@link MAX_BATCH_MS} ms. Commits are as durable as the server is configured (`synchronous_commit` on
+ * by default). An unreachable database rejects with `HubError('unavailable')`.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const store = createPostgresStore(url, options);
@@ -56,6 +59,9 @@ export function createPostgresStore(
   options: PoolOptions & { onFeedError?: (error: unknown) => void } = {},
 ): PostgresStore {
   const pool = createPool(url, options);
+  // The writer's own pool of one: it replaces a connection that broke, and reads never queue in front of it.
+  const writer = createPool(url, { ...options, max: 1 });
+  const groupCommit = createGroupCommit(writer);
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -65,17 +71,17 @@ export function createPostgresStore(
     return promise;
   };
   return {
-    ...tablesOn(createPoolSession(pool, () => closing !== undefined)),
+    ...tablesOn(createPoolSession(pool, (fn) => track(groupCommit.transaction(fn)), () => closing !== undefined)),
     pool,
     feed: createEventFeed(url, pool, options.onFeedError),
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
       if (closing) return Promise.reject(new Error('store: the store is closed'));
-      return track(inTransaction(pool, (session) => fn(tablesOn(session))));
+      return track(groupCommit.transaction((session) => fn(tablesOn(session))));
     },
     close() {
       return (closing ??= (async () => {
         await Promise.allSettled([...inFlight]);
-        await pool.end();
+        await Promise.all([pool.end(), writer.end()]);
       })());
     },
   } satisfies PostgresStore;

@@ -5,8 +5,8 @@ import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
 /**
- * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction's
- * client. Table modules are written once against this and bound to either.
+ * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction
+ * (a change in a group-commit batch, group-commit.ts). Table modules are written once against this and bound to either.
  */
 export interface Session {
   /** Runs one statement and returns its rows; an unreachable database rejects with `HubError('unavailable')`. */
@@ -31,7 +31,8 @@ const nameOf = (text: string) => {
   return name;
 };
 
-async function run(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
+/** Runs one statement as a named prepared statement; an unreachable database rejects with `HubError('unavailable')`. */
+export async function runOn(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
   try {
     return await client.query({ name: nameOf(text), text, values: params as unknown[] });
   } catch (error) {
@@ -39,130 +40,46 @@ async function run(client: pg.Pool | pg.PoolClient, text: string, params: readon
   }
 }
 
-/** Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (session: Session) => Promise<T>): Promise<T> {
-  let client: pg.PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (error) {
-    return translateError(error);
-  }
-  const session = createClientSession(client);
-  let broken: Error | undefined;
-  // A checked-out client has no pool listener: a connection that drops between two statements (server restart,
-  // pg_terminate_backend) would otherwise be an unhandled 'error' event. The next statement fails on its own.
-  const onError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onError);
-  try {
-    const result = await fn(session.session);
-    session.close();
-    // NOTIFY is transactional: delivered at COMMIT, dropped with a ROLLBACK.
-    if (session.notify()) await run(client, NOTIFY);
-    if (session.begun()) await run(client, 'COMMIT');
-    return result;
-  } catch (error) {
-    session.close();
-    if (session.begun()) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-    }
-    throw error;
-  } finally {
-    client.off('error', onError);
-    client.release(broken);
-  }
-}
-
-const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
-const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
+export const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
+export const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
 
 // Statements that write or lock rows. Checked by text once per statement text.
 const WRITES = /^\s*(INSERT|UPDATE|DELETE|WITH|MERGE)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b/i;
 const writes = new Map<string, boolean>();
-const isWrite = (sql: string) => {
+/** True when `sql` writes or locks rows: a transaction takes the events lock before its first such statement. */
+export const isWrite = (sql: string) => {
   let write = writes.get(sql);
   if (write === undefined) writes.set(sql, (write = WRITES.test(sql)));
   return write;
 };
 
 /**
- * A transaction's session. BEGIN goes out with its first statement, and before its first write it takes the events
- * lock (see locks.ts), which it would take anyway at its first event: a transaction that waits for that lock then
- * holds no row lock, so no cycle can form between the lock and rows (without this, a sweeper expiring tasks A and B
- * in one transaction and an agent completing B would deadlock: the sweeper holding the lock and waiting for row B,
- * the agent holding row B and waiting for the lock). Reads before the first write run in parallel with other
- * transactions. When the first statement writes, BEGIN and the lock go in one round trip.
+ * The pool as a session: each statement alone, `atomic` as a change of its own in the group commit (`atomic`
+ * runs `fn` in a transaction on the writer); refused once `closed()`.
  */
-function createClientSession(client: pg.PoolClient): {
-  session: Session;
-  close(): void;
-  begun(): boolean;
-  notify(): boolean;
-} {
-  let open = true;
-  let notify = false;
-  let begun: Promise<unknown> | undefined;
-  let locked: Promise<unknown> | undefined;
-  const simple = async (text: string) => {
-    try {
-      return await client.query(text);
-    } catch (error) {
-      return translateError(error);
-    }
-  };
-  const prepare = (sql: string): Promise<unknown> => {
-    if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
-    if (!isWrite(sql)) return (begun ??= simple('BEGIN'));
-    if (!locked) locked = begun ? begun.then(() => simple(LOCK_EVENTS)) : (begun = simple(`BEGIN; ${LOCK_EVENTS}`));
-    return locked;
-  };
-  const session: Session = {
-    async rows<R>(sql: string, params?: readonly unknown[]) {
-      await prepare(sql);
-      return (await run(client, sql, params)).rows as R[];
-    },
-    async count(sql, params) {
-      await prepare(sql);
-      return (await run(client, sql, params)).rowCount ?? 0;
-    },
-    atomic: (fn) => fn(session),
-    async wroteEvents() {
-      notify = true;
-    },
-  };
-  return {
-    session,
-    close() {
-      open = false;
-    },
-    begun: () => begun !== undefined,
-    notify: () => notify,
-  };
-}
-
-/** The pool as a session: each statement alone, `atomic` in a transaction of its own; refused once `closed()`. */
-export function createPoolSession(pool: pg.Pool, closed: () => boolean): Session {
+export function createPoolSession(
+  pool: pg.Pool,
+  atomic: <T>(fn: (session: Session) => Promise<T>) => Promise<T>,
+  closed: () => boolean,
+): Session {
   const check = () => {
     if (closed()) throw new Error('store: the store is closed');
   };
   return {
     async rows<R>(sql: string, params?: readonly unknown[]) {
       check();
-      return (await run(pool, sql, params)).rows as R[];
+      return (await runOn(pool, sql, params)).rows as R[];
     },
     async count(sql, params) {
       check();
-      return (await run(pool, sql, params)).rowCount ?? 0;
+      return (await runOn(pool, sql, params)).rowCount ?? 0;
     },
     async atomic(fn) {
       check();
-      return inTransaction(pool, fn);
+      return atomic(fn);
     },
     async wroteEvents() {
-      await run(pool, NOTIFY);
+      await runOn(pool, NOTIFY);
     },
   };
 }
