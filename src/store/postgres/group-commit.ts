@@ -52,8 +52,9 @@ const ROLLBACK_CHANGE = 'ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change'
  * - Members resolve after the COMMIT, in the order they ran; other hubs are notified once per batch.
  * - The batch begins with its first statement, and takes the events lock before its first write, as a single
  *   transaction did: a batch waiting for that lock holds no row lock, so no cycle forms with other hubs' batches.
- * - Round trips: BEGIN, the lock and each member's savepoint go out together in one query before the statement
- *   that needs them; the NOTIFY goes with the COMMIT.
+ * - Round trips: the writer's connection pipelines (each query is sent without waiting for the previous answer).
+ *   BEGIN, the lock and each member's savepoint go out together with the statement that needs them; a `write`
+ *   (a statement whose answer nobody reads) is only sent; the NOTIFY goes with the COMMIT.
  *
  * Members must await only their own statements: the next member starts when the previous one settled.
  */
@@ -99,30 +100,46 @@ export function createGroupCommit(writer: pg.Pool) {
     let notify = false;
     // A statement of this member failed: the transaction is aborted until the member's savepoint is rolled back.
     let failed: { error: unknown } | undefined;
-    const statement = async (sql: string, params?: readonly unknown[]) => {
-      await prepare(sql);
-      try {
-        return await runOn(batch.client, sql, params);
-      } catch (error) {
-        failed ??= { error };
-        throw error;
-      }
-    };
-    const prepare = async (sql: string) => {
-      if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
+    // Writes sent and not yet answered (`write`): the member is over only once they are.
+    const unanswered = new Set<Promise<unknown>>();
+    /** What must go before `sql` (BEGIN, the events lock, this member's savepoint); sent at once, unawaited. */
+    const prefixFor = (sql: string): Promise<unknown> | undefined => {
       const parts: string[] = [];
       if (!batch.begun) parts.push('BEGIN');
       if (!batch.locked && isWrite(sql)) parts.push(LOCK_EVENTS);
       if (!ownSavepoint) parts.push(...(batch.savepoint ? [RELEASE, SAVEPOINT] : [SAVEPOINT]));
-      if (parts.length === 0) return;
+      if (parts.length === 0) return undefined;
       batch.begun = true;
       batch.locked ||= parts.includes(LOCK_EVENTS);
       batch.savepoint = ownSavepoint = true;
-      await simple(batch, parts.join('; '));
+      return simple(batch, parts.join('; '));
+    };
+    // The writer's connection pipelines: the prefix and the statement go out together, one round trip for both.
+    // If the prefix fails the statement fails too, and the batch is broken (simple() marked it).
+    const statement = (sql: string, params?: readonly unknown[]) => {
+      if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
+      const prefix = prefixFor(sql);
+      const sent = runOn(batch.client, sql, params);
+      sent.catch(() => {}); // awaited below, after the prefix
+      const answered = (async () => {
+        try {
+          await prefix;
+          return await sent;
+        } catch (error) {
+          failed ??= { error };
+          throw error;
+        }
+      })();
+      return answered;
     };
     const session: Session = {
       rows: async <R>(sql: string, params?: readonly unknown[]) => (await statement(sql, params)).rows as R[],
       count: async (sql, params) => (await statement(sql, params)).rowCount ?? 0,
+      async write(sql, params) {
+        const answered = statement(sql, params).catch(() => {});
+        unanswered.add(answered);
+        void answered.then(() => unanswered.delete(answered));
+      },
       atomic: (fn) => fn(session),
       async wroteEvents() {
         notify = true;
@@ -130,6 +147,7 @@ export function createGroupCommit(writer: pg.Pool) {
     };
     try {
       const value = await job.fn(session);
+      await Promise.all(unanswered);
       // A fn that caught its own failed statement cannot be kept (PostgreSQL would refuse everything after it).
       if (failed) throw failed.error;
       open = false;
@@ -137,6 +155,7 @@ export function createGroupCommit(writer: pg.Pool) {
       batch.members.push({ job, value });
     } catch (error) {
       open = false;
+      await Promise.all(unanswered);
       if (ownSavepoint && !batch.broken) {
         await simple(batch, ROLLBACK_CHANGE).then(
           () => (batch.savepoint = false),

@@ -60,7 +60,7 @@ export function createPostgresStore(
 ): PostgresStore {
   const pool = createPool(url, options);
   // The writer's own pool of one: it replaces a connection that broke, and reads never queue in front of it.
-  const writer = createPool(url, { ...options, max: 1 });
+  const writer = createPool(url, { ...options, max: 1 }, { pipeline: true });
   const groupCommit = createGroupCommit(writer);
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();

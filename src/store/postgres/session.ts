@@ -14,6 +14,11 @@ export interface Session {
   /** Runs one statement and returns how many rows it changed. */
   count(sql: string, params?: readonly unknown[]): Promise<number>;
   /**
+   * Runs one statement whose outcome nobody reads. Inside a transaction it is only sent: the change goes on without
+   * waiting for the answer (a round trip saved), and if the statement fails the change fails with its error.
+   */
+  write(sql: string, params?: readonly unknown[]): Promise<void>;
+  /**
    * Runs `fn` atomically: inside a transaction simply on it, on the pool as a short transaction of its own (for
    * the operations that take more than one statement).
    */
@@ -73,6 +78,10 @@ export function createPoolSession(
     async count(sql, params) {
       check();
       return (await runOn(pool, sql, params)).rowCount ?? 0;
+    },
+    async write(sql, params) {
+      check();
+      await runOn(pool, sql, params);
     },
     async atomic(fn) {
       check();
