@@ -17,6 +17,10 @@ export interface PostgresCluster {
   port: number;
   /** Stops the server (fast shutdown) and removes the temp dir; safe to call twice. */
   stop(): Promise<void>;
+  /** Stops the server (fast shutdown) but keeps its data, as an operator's `pg_ctl stop -m fast` would. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port and data; resolves once it accepts connections. */
+  resume(): Promise<void>;
 }
 
 /** The role every test connects as (a superuser of the throwaway cluster). */
@@ -119,8 +123,13 @@ export async function startPostgresCluster(binDir: string): Promise<PostgresClus
   }
 }
 
-async function runServer(binDir: string, dir: string, data: string): Promise<PostgresCluster> {
-  const port = await freePort();
+interface ServerProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Runs `postgres` on `port` over `data` until it accepts connections; kills it again if it never does. */
+async function spawnServer(binDir: string, dir: string, data: string, port: number): Promise<ServerProcess> {
   const [cmd, args] = asOwner(path.join(binDir, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=on', '-c', 'synchronous_commit=on',
@@ -140,15 +149,35 @@ async function runServer(binDir: string, dir: string, data: string): Promise<Pos
     await exited;
     throw error;
   }
+  return { child, exited };
+}
+
+/** Fast shutdown (SIGINT: open sessions are ended, nothing waits for them), SIGKILL after `STOP_TIMEOUT_MS`. */
+async function shutDown(server: ServerProcess): Promise<void> {
+  if (server.child.exitCode === null) server.child.kill('SIGINT');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await server.exited;
+  clearTimeout(timer);
+}
+
+async function runServer(binDir: string, dir: string, data: string): Promise<PostgresCluster> {
+  const port = await freePort();
+  let server = await spawnServer(binDir, dir, data, port);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      // SIGINT is PostgreSQL's fast shutdown: open sessions are ended, nothing waits for them.
-      if (child.exitCode === null) child.kill('SIGINT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
+      await shutDown(server);
       fs.rmSync(dir, { recursive: true, force: true });
     })());
-  return { url: `postgres://${CLUSTER_USER}@127.0.0.1:${port}/postgres`, port, stop };
+  return {
+    url: `postgres://${CLUSTER_USER}@127.0.0.1:${port}/postgres`,
+    port,
+    stop,
+    halt: () => shutDown(server),
+    async resume() {
+      if (stopped) throw new Error('the cluster was stopped for good');
+      if (server.child.exitCode === null && server.child.signalCode === null) return;
+      server = await spawnServer(binDir, dir, data, port);
+    },
+  };
 }

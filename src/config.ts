@@ -19,6 +19,13 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** This hub process's name in logs and `/api/stats`. Default: generated at each start (`hub-` + 8 hex digits). */
   readonly hubId: string;
+  /** How often this hub re-asserts its presence row and stream counts in the store, ms. Default 5000. */
+  readonly presenceHeartbeatMs: number;
+  /**
+   * How long after its last presence heartbeat a hub's streams still count, ms (more than the heartbeat). Default
+   * 20000: a dead hub's streams stop counting within 20 s.
+   */
+  readonly presenceExpiryMs: number;
   /** Outbound SMTP URL; undefined means the embedded listener. */
   readonly smtpUrl: string | undefined;
   /** Embedded SMTP listener port; 0 picks a free one. Default 2525. */
@@ -35,6 +42,11 @@ export interface Config {
   readonly rpcPollMs: number;
   /** Waiting RPCs the hub holds at once before answering 503 overloaded. Default 10000. */
   readonly rpcMaxWaiters: number;
+  /**
+   * How long a mail claimed for sending stays hidden from every other sender, ms: a hub that dies mid-send leaves
+   * the mail to another hub after this. Default 300000 (5 minutes).
+   */
+  readonly outboxClaimMs: number;
   /** Tasks + messages one sender may create per minute; 0 = off. Default 600. */
   readonly rateLimit: number;
   /** Broadcasts one sender may send per minute. Default 10. */
@@ -92,6 +104,8 @@ const schema = z.object({
   TASKHUB_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   TASKHUB_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
   TASKHUB_HUB_ID: z.string().regex(/^[\w.:-]{1,64}$/, 'must be 1-64 letters, digits or ._:-').optional(),
+  TASKHUB_PRESENCE_HEARTBEAT_MS: integer(10, 60_000).default(5000),
+  TASKHUB_PRESENCE_EXPIRY_MS: integer(50, 600_000).default(20_000),
   TASKHUB_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   TASKHUB_SMTP_PORT: integer(0, 65535).default(2525),
   TASKHUB_MAIL_DOMAIN: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name').default('localhost'),
@@ -101,6 +115,7 @@ const schema = z.object({
   TASKHUB_MAX_ATTEMPTS: integer(1, 100).default(3),
   TASKHUB_RPC_POLL_MS: integer(10, 600_000).default(2000),
   TASKHUB_RPC_MAX_WAITERS: integer(1, 1_000_000).default(10_000),
+  TASKHUB_OUTBOX_CLAIM_MS: integer(1000, 24 * 3600 * 1000).default(300_000),
   TASKHUB_RATE_LIMIT: integer(0, 1_000_000).default(600),
   TASKHUB_BROADCAST_LIMIT: integer(0, 1_000_000).default(10),
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
@@ -143,6 +158,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         'sign and verify tokens with the same secret (at least 16 characters).',
     );
   }
+  if (e.TASKHUB_PRESENCE_EXPIRY_MS <= e.TASKHUB_PRESENCE_HEARTBEAT_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TASKHUB_PRESENCE_EXPIRY_MS=${e.TASKHUB_PRESENCE_EXPIRY_MS}: must be more than ` +
+        `TASKHUB_PRESENCE_HEARTBEAT_MS (${e.TASKHUB_PRESENCE_HEARTBEAT_MS}), or a live hub would expire between heartbeats.`,
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -150,6 +171,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwtSecret: e.TASKHUB_JWT_SECRET,
     databaseUrl: e.TASKHUB_DATABASE_URL,
     hubId: e.TASKHUB_HUB_ID ?? `hub-${randomBytes(4).toString('hex')}`,
+    presenceHeartbeatMs: e.TASKHUB_PRESENCE_HEARTBEAT_MS,
+    presenceExpiryMs: e.TASKHUB_PRESENCE_EXPIRY_MS,
     smtpUrl: e.TASKHUB_SMTP_URL,
     smtpPort: e.TASKHUB_SMTP_PORT,
     mailDomain: e.TASKHUB_MAIL_DOMAIN,
@@ -159,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxAttempts: e.TASKHUB_MAX_ATTEMPTS,
     rpcPollMs: e.TASKHUB_RPC_POLL_MS,
     rpcMaxWaiters: e.TASKHUB_RPC_MAX_WAITERS,
+    outboxClaimMs: e.TASKHUB_OUTBOX_CLAIM_MS,
     rateLimit: e.TASKHUB_RATE_LIMIT,
     broadcastLimit: e.TASKHUB_BROADCAST_LIMIT,
     maxStreams: e.TASKHUB_MAX_STREAMS,

@@ -173,6 +173,7 @@ async function startCore(config: Config, secret: string, logger: Logger, release
     rateLimit: config.rateLimit,
     broadcastLimit: config.broadcastLimit,
     progressLimit: config.progressLimit,
+    presence: { hubId: config.hubId, heartbeatMs: config.presenceHeartbeatMs, expiryMs: config.presenceExpiryMs },
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
   releasers.add(() => hub.stop());
@@ -289,7 +290,7 @@ async function startEmail(
       logger: logger.child({ part: 'smtp-out' }),
       onOutcome: metrics.mailSent,
     },
-    { now: hub.now },
+    { now: hub.now, claimMs: config.outboxClaimMs },
   );
   sender.start();
   releasers.add(() => sender.stop());

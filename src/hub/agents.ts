@@ -1,7 +1,7 @@
 import { HubError, notFound } from '../domain/errors.js';
 import { TRANSITIONS } from '../domain/task-status.js';
 import type { Actor, Agent } from '../domain/types.js';
-import type { AgentPatch as StoredAgentPatch, Store } from '../store/store.js';
+import type { AgentRow, AgentPatch as StoredAgentPatch, Store } from '../store/store.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 import type { EventBus } from './event-bus.js';
 import type { Presence } from './presence.js';
@@ -33,7 +33,12 @@ interface Deps {
 
 export function createAgentService({ store, presence, tokens, bus, taskEvents, now, onBackgroundError }: Deps) {
   const lastSeenWritten = new Map<string, number>();
-  const present = (viewer: Actor) => (row: Parameters<typeof presentAgent>[0]) => presentAgent(row, presence, viewer);
+  /** The agents as the API shows them, with their streams on every hub read in one query. */
+  const present = async (viewer: Actor, rows: AgentRow[]): Promise<Agent[]> => {
+    const streams = await presence.streams(rows.map((r) => r.name));
+    return rows.map((row) => presentAgent(row, streams.get(row.name) ?? 0, viewer));
+  };
+  const presentOne = async (viewer: Actor, row: AgentRow): Promise<Agent> => (await present(viewer, [row]))[0]!;
 
   const requireSelfOrAdmin = (actor: Actor, name: string) => {
     if (actor.role !== 'admin' && actor.name !== name) {
@@ -71,17 +76,17 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
         createdAt: now(),
       });
       if (!created) throw new HubError('conflict', `An agent named "${input.name}" already exists.`);
-      return { agent: present(actor)(created.row), token: tokens.signAgent(input.name, created.tokenVersion) };
+      return { agent: await presentOne(actor, created.row), token: tokens.signAgent(input.name, created.tokenVersion) };
     },
 
     async list(actor: Actor, capability?: string): Promise<Agent[]> {
-      return (await store.agents.list(capability)).map(present(actor));
+      return present(actor, await store.agents.list(capability));
     },
 
     async get(actor: Actor, name: string): Promise<Agent> {
       const row = await store.agents.get(name);
       if (!row) throw notFound(`Agent "${name}"`);
-      return present(actor)(row);
+      return presentOne(actor, row);
     },
 
     async update(actor: Actor, name: string, patch: AgentPatch): Promise<Agent> {
@@ -92,7 +97,7 @@ export function createAgentService({ store, presence, tokens, bus, taskEvents, n
       if (patch.description !== undefined) next.description = patch.description;
       const row = await store.agents.update(name, next);
       if (!row) throw notFound(`Agent "${name}"`);
-      return present(actor)(row);
+      return presentOne(actor, row);
     },
 
     /** Removes the agent: its open tasks fail with `agent_removed` in the same transaction, then its streams end. */

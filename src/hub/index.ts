@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TASK_STATUSES, type TaskStatus } from '../domain/task-status.js';
 import type { HubEvent, Task } from '../domain/types.js';
 import type { OutboxCounts, Store } from '../store/store.js';
@@ -5,7 +6,7 @@ import { createAgentService } from './agents.js';
 import { createChangeRecorder } from './changes.js';
 import { createEventBus } from './event-bus.js';
 import { createMessageService, type MessageSettings } from './messages.js';
-import { createPresence } from './presence.js';
+import { createPresence, type PresenceSettings } from './presence.js';
 import { createRateLimits } from './rate-limit.js';
 import { createSweeper } from './sweeper.js';
 import { createTaskEvents } from './task-events.js';
@@ -13,6 +14,8 @@ import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
 
 export interface HubOptions extends TaskSettings, MessageSettings {
+  /** This hub's presence: its id and heartbeat (see presence.ts). Default: a random hub id, default timings. */
+  presence?: PresenceSettings;
   /** HS256 secret for tokens. */
   secret: string;
   /** Days that events stay replayable. */
@@ -39,7 +42,10 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 export function createHub(store: Store, options: HubOptions) {
   const now = options.now ?? Date.now;
   const bus = createEventBus();
-  const presence = createPresence();
+  const presence = createPresence(
+    { store, now, onBackgroundError: options.onBackgroundError },
+    options.presence ?? { hubId: `hub-${randomBytes(4).toString('hex')}` },
+  );
   const tokens = createTokenService(options.secret);
   const changes = createChangeRecorder(store, bus);
   const taskEvents = createTaskEvents(changes, now);
@@ -56,16 +62,20 @@ export function createHub(store: Store, options: HubOptions) {
   );
   // On a store several hubs share, the bus carries what the feed reads: every hub's events, once, in id order.
   const feed = store.feed;
-  const ready = feed
+  const following = feed
     ? store.events.lastId().then((lastId) => feed.start(lastId, (events) => events.forEach((e) => bus.publish(withTask(e)))))
     : Promise.resolve();
+  const ready = Promise.all([following, presence.start()]).then(() => {});
   const retentionMs = options.eventRetentionDays * 24 * 3600 * 1000;
 
   const pruneEvents = (cutoff = now() - retentionMs): Promise<number> => store.events.pruneBefore(cutoff);
+  /** Forgets rate-limit buckets that are full again (they say nothing a missing bucket would not). */
+  const pruneRateLimits = (): Promise<number> => store.rateLimits.prune(now());
   // A rejection left alone in a timer callback would be unhandled (SQLITE_BUSY from a second process, say): report
   // it and try again at the next interval.
   const pruneTimer = setInterval(() => {
     pruneEvents().catch((error: unknown) => options.onBackgroundError?.(error, 'event prune'));
+    pruneRateLimits().catch((error: unknown) => options.onBackgroundError?.(error, 'rate-limit prune'));
   }, options.pruneIntervalMs ?? PRUNE_INTERVAL_MS);
   pruneTimer.unref();
 
@@ -83,6 +93,7 @@ export function createHub(store: Store, options: HubOptions) {
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
     pruneEvents,
+    pruneRateLimits,
 
     /** Committed events as streams replay them. */
     events: {
@@ -94,27 +105,34 @@ export function createHub(store: Store, options: HubOptions) {
 
     /** The figures of `/api/stats` and `/metrics` that come from the store. */
     async stats(): Promise<HubStats> {
-      const [counts, total, lastId, outbox] = await Promise.all([
+      const [counts, total, lastId, outbox, connected, live] = await Promise.all([
         store.tasks.countByStatus(),
         store.agents.count(),
         store.events.lastId(),
         store.outbox.counts(),
+        presence.connectedAgents(),
+        presence.liveHubs(),
       ]);
       const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<TaskStatus, number>;
       return {
         tasks: byStatus,
-        agents: { total, connected: presence.connectedAgents() },
+        agents: { total, connected },
         events: { lastId },
         outbox,
+        hubs: { live },
       };
     },
 
     /** Resolves once the hub follows the store's feed (at once on a store of its own). */
     ready,
 
-    /** Ends the feed, the sweeper (waiting for a sweep in progress) and the pruning timer; safe to call twice. */
+    /**
+     * Ends the feed, the sweeper (waiting for a sweep in progress), the pruning timer and the presence heartbeat,
+     * removing this hub's presence rows (streams are closed before); safe to call twice.
+     */
     async stop(): Promise<void> {
       await ready.catch(() => {});
+      await presence.stop();
       await feed?.stop();
       clearInterval(pruneTimer);
       await sweeper.stop();
@@ -127,6 +145,8 @@ export interface HubStats {
   agents: { total: number; connected: number };
   events: { lastId: number };
   outbox: OutboxCounts;
+  /** Hubs whose presence is live on the store (1 on SQLite). */
+  hubs: { live: number };
 }
 
 export type Hub = ReturnType<typeof createHub>;

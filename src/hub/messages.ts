@@ -175,15 +175,14 @@ export function createMessageService({ store, changes, rateLimits, now }: Deps, 
     checkContent(input);
     const kind = input.to === BROADCAST ? 'broadcast' : 'message';
     // Refuse a sender over its limit before any read or write, so that a storm costs the hub next to nothing.
-    await rateLimits.check(actor, kind);
+    await rateLimits.check(store, actor, kind);
     return changes.run(async (change) => {
       const { tx } = change;
       const parent = input.inReplyTo === undefined ? undefined : await loadVisible(tx, actor, input.inReplyTo);
       const list = typeof input.to === 'string' ? [input.to] : input.to;
       const recipients = input.to === BROADCAST ? await broadcastAudience(tx, actor) : await resolveList(tx, list, parent);
       checkFanOut(input, recipients);
-      const limits = await rateLimits.admit(actor, kind);
-      change.onRollback(() => rateLimits.refund(actor, kind));
+      const limits = await rateLimits.admit(tx, actor, kind);
       const threadId = parent?.threadId ?? randomUUID();
       const createdAt = now();
       const messages: Message[] = [];

@@ -1,7 +1,6 @@
 import { priorityFromRank } from '../domain/task-status.js';
 import { toIso, type Actor, type Agent, type Task } from '../domain/types.js';
 import type { AgentRow, TaskRecord } from '../store/store.js';
-import type { Presence } from './presence.js';
 
 /** The API's view of a stored task. */
 export function presentTask(record: TaskRecord): Task {
@@ -27,14 +26,14 @@ export function presentTask(record: TaskRecord): Task {
   };
 }
 
-/** The API's view of an agent; the email only for admins and the agent itself. */
-export function presentAgent(row: AgentRow, presence: Presence, viewer: Actor): Agent {
+/** The API's view of an agent, with its streams on every hub; the email only for admins and the agent itself. */
+export function presentAgent(row: AgentRow, streams: number, viewer: Actor): Agent {
   const agent: Agent = {
     name: row.name,
     capabilities: row.capabilities,
     description: row.description,
-    connected: presence.isConnected(row.name),
-    streams: presence.streamCount(row.name),
+    connected: streams > 0,
+    streams,
     lastSeen: toIso(row.lastSeen),
     createdAt: toIso(row.createdAt) as string,
   };

@@ -1,5 +1,6 @@
 import { HubError, type RateLimitStatus } from '../domain/errors.js';
 import type { Actor } from '../domain/types.js';
+import type { StoreTables, StoreTx } from '../store/store.js';
 
 export interface RateLimitPolicy {
   /** The policy's name in the `RateLimit` and `RateLimit-Policy` header fields. */
@@ -22,25 +23,14 @@ export interface RateVerdict {
 const secondsUp = (ms: number) => Math.max(0, Math.ceil(ms / 1000 - 1e-9));
 
 /**
- * One rate-limit policy, kept per sender with the generic cell rate algorithm (GCRA): a token bucket of `limit`
- * units refilled continuously at `limit` per window. A sender may spend its whole quota in a burst and then
- * `limit` per window sustained; a refused attempt spends nothing. Each sender costs one number (the time at
- * which its bucket is full again), every check is O(1), and a sender whose bucket is full again is forgotten,
- * so memory holds only senders active within the last window. No timers.
+ * One rate-limit policy as the generic cell rate algorithm (GCRA): a token bucket of `limit` units refilled
+ * continuously at `limit` per window. A sender may spend its whole quota in a burst and then `limit` per window
+ * sustained; a refused attempt spends nothing. A bucket is one number, the time at which it is full again (`fullAt`,
+ * ms; 0 or any time past for a full bucket), kept by the store; this is the arithmetic on it, with no state.
  */
-export function createRateLimiter(policy: RateLimitPolicy, now: () => number) {
+export function createRateLimiter(policy: RateLimitPolicy) {
   const windowMs = policy.windowMs ?? 60_000;
   const intervalMs = windowMs / policy.limit;
-  // Insertion order is last-update order, and an entry is full again at most one window after its last update:
-  // sweeping from the front until the first live entry keeps only senders updated within the last window.
-  const fullAt = new Map<string, number>();
-
-  const sweep = (at: number) => {
-    for (const [key, full] of fullAt) {
-      if (full > at) return;
-      fullAt.delete(key);
-    }
-  };
 
   const statusOf = (debtMs: number): RateLimitStatus => {
     const remaining = Math.max(0, Math.floor((windowMs - debtMs) / intervalMs + 1e-9));
@@ -58,44 +48,54 @@ export function createRateLimiter(policy: RateLimitPolicy, now: () => number) {
   return {
     policy,
 
-    /** Whether `units` fit now for `key`, spending nothing. */
-    check(key: string, units = 1): RateVerdict {
-      const at = now();
-      sweep(at);
-      const debtMs = Math.max(0, (fullAt.get(key) ?? at) - at);
+    /** Whether `units` fit at `at` in a bucket full again at `fullAt`. */
+    check(fullAt: number, at: number, units = 1): RateVerdict {
+      const debtMs = Math.max(0, fullAt - at);
       const after = debtMs + units * intervalMs;
       if (after <= windowMs + 1e-6) return { allowed: true, retryAfterMs: 0, status: statusOf(debtMs) };
       return { allowed: false, retryAfterMs: after - windowMs, status: statusOf(debtMs) };
     },
 
-    /** Spends `units` for `key` (callers check first); returns the status after spending. */
-    consume(key: string, units = 1): RateLimitStatus {
-      const at = now();
-      const debtMs = Math.max(0, (fullAt.get(key) ?? at) - at) + units * intervalMs;
-      fullAt.delete(key);
-      fullAt.set(key, at + debtMs);
-      return statusOf(debtMs);
-    },
-
-    /** Gives back `units` spent for `key` by a change that did not happen. */
-    refund(key: string, units = 1): void {
-      const full = fullAt.get(key);
-      if (full === undefined) return;
-      const at = now();
-      const after = full - units * intervalMs;
-      if (after <= at) fullAt.delete(key);
-      else fullAt.set(key, after);
-    },
-
-    /** Senders currently remembered (those active within the last window, at most). */
-    size(): number {
-      sweep(now());
-      return fullAt.size;
+    /** The bucket after spending `units` at `at` (callers check first): its new `fullAt` and the status to show. */
+    spend(fullAt: number, at: number, units = 1): { fullAt: number; status: RateLimitStatus } {
+      const debtMs = Math.max(0, fullAt - at) + units * intervalMs;
+      return { fullAt: at + debtMs, status: statusOf(debtMs) };
     },
   };
 }
 
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/** The error of a refused spend: 429 with the status under every policy that applied. */
+export function refusal(message: (retryAfterSeconds: number) => string, verdicts: readonly RateVerdict[]): HubError {
+  const over = verdicts.filter((v) => !v.allowed);
+  const retryAfterSeconds = Math.max(1, ...over.map((v) => secondsUp(v.retryAfterMs)));
+  const rateLimits = verdicts.map((v) => ({
+    ...v.status,
+    resetSeconds: v.allowed ? v.status.resetSeconds : Math.max(v.status.resetSeconds, retryAfterSeconds),
+  }));
+  return new HubError('rate_limited', message(retryAfterSeconds), { retryAfterSeconds, rateLimits });
+}
+
+/**
+ * Spends one unit of `key` under each of `limiters` in the transaction `tx`, all or nothing: each bucket is locked
+ * (in the order given, the same everywhere), and only when every one has room are they all saved. Nothing is spent
+ * unless `tx` commits, so a change that fails or rolls back costs nothing.
+ * @returns the verdicts; when one refused, nothing was saved.
+ */
+export async function spendIn(tx: StoreTx, limiters: readonly RateLimiter[], key: string, at: number) {
+  const buckets: number[] = [];
+  for (const limiter of limiters) buckets.push(await tx.rateLimits.lock(limiter.policy.name, key));
+  const verdicts = limiters.map((l, i) => l.check(buckets[i]!, at));
+  if (verdicts.some((v) => !v.allowed)) return { verdicts, statuses: undefined };
+  const statuses: RateLimitStatus[] = [];
+  for (const [i, limiter] of limiters.entries()) {
+    const spent = limiter.spend(buckets[i]!, at);
+    await tx.rateLimits.save(limiter.policy.name, key, spent.fullAt);
+    statuses.push(spent.status);
+  }
+  return { verdicts, statuses };
+}
 
 export interface RateLimitSettings {
   /** Tasks + messages one sender may create per minute; 0 = off. */
@@ -108,13 +108,13 @@ export interface RateLimitSettings {
 export type SendKind = 'task' | 'message' | 'broadcast';
 
 /**
- * The contract's two per-sender limits: `sends` (tasks + messages) and `broadcasts`. Admins are exempt.
- * `admit` is all-or-nothing: a broadcast over either limit spends from neither.
+ * The contract's two per-sender limits: `sends` (tasks + messages) and `broadcasts`, counted in the store, so
+ * that a sender's creations count on every hub sharing it. Admins are exempt. `admit` is all-or-nothing: a
+ * broadcast over either limit spends from neither.
  */
 export function createRateLimits(settings: RateLimitSettings, now: () => number) {
-  const sends = settings.rateLimit > 0 ? createRateLimiter({ name: 'sends', limit: settings.rateLimit }, now) : null;
-  const broadcasts =
-    settings.broadcastLimit > 0 ? createRateLimiter({ name: 'broadcasts', limit: settings.broadcastLimit }, now) : null;
+  const sends = settings.rateLimit > 0 ? createRateLimiter({ name: 'sends', limit: settings.rateLimit }) : null;
+  const broadcasts = settings.broadcastLimit > 0 ? createRateLimiter({ name: 'broadcasts', limit: settings.broadcastLimit }) : null;
 
   const applying = (actor: Actor, kind: SendKind): RateLimiter[] => {
     if (actor.role === 'admin') return [];
@@ -124,49 +124,39 @@ export function createRateLimits(settings: RateLimitSettings, now: () => number)
 
   const refuse = (kind: SendKind, verdicts: RateVerdict[]): HubError => {
     const over = verdicts.filter((v) => !v.allowed);
-    const retryAfterSeconds = Math.max(1, ...over.map((v) => secondsUp(v.retryAfterMs)));
     const what = over.map((v) => `${v.status.quota} ${v.status.policy === 'broadcasts' ? 'broadcasts' : 'tasks and messages'}`);
-    const rateLimits = verdicts.map((v) => ({
-      ...v.status,
-      resetSeconds: v.allowed ? v.status.resetSeconds : Math.max(v.status.resetSeconds, retryAfterSeconds),
-    }));
-    return new HubError(
-      'rate_limited',
-      `Rate limit reached: at most ${what.join(' and ')} per minute per sender; retry this ${kind} in ${retryAfterSeconds} s.`,
-      { retryAfterSeconds, rateLimits },
+    return refusal(
+      (retry) => `Rate limit reached: at most ${what.join(' and ')} per minute per sender; retry this ${kind} in ${retry} s.`,
+      verdicts,
     );
   };
 
   return {
     /**
-     * Asynchronous, like every limit a store may count: this one counts in memory, per hub process.
-     * @throws HubError `rate_limited` when the send would go over a limit; spends nothing either way.
+     * Refuses a send that would go over a limit now, reading without a lock and spending nothing (`admit` decides):
+     * a storm of refused sends then costs the store a read each.
+     * @throws HubError `rate_limited`.
      */
-    async check(actor: Actor, kind: SendKind): Promise<void> {
-      const verdicts = applying(actor, kind).map((l) => l.check(actor.name));
+    async check(tables: StoreTables, actor: Actor, kind: SendKind): Promise<void> {
+      const limiters = applying(actor, kind);
+      if (limiters.length === 0) return;
+      const at = now();
+      const verdicts: RateVerdict[] = [];
+      for (const l of limiters) verdicts.push(l.check(await tables.rateLimits.peek(l.policy.name, actor.name), at));
       if (verdicts.some((v) => !v.allowed)) throw refuse(kind, verdicts);
     },
 
     /**
-     * Checks and spends in one step.
+     * Checks and spends in one step, inside the transaction `tx` of the send (spent only if it commits).
      * @returns the status under each policy that applied (empty for admins and with the limits off).
      * @throws HubError `rate_limited` with `retryAfterSeconds` and `rateLimits`, spending nothing.
      */
-    async admit(actor: Actor, kind: SendKind): Promise<RateLimitStatus[]> {
+    async admit(tx: StoreTx, actor: Actor, kind: SendKind): Promise<RateLimitStatus[]> {
       const limiters = applying(actor, kind);
-      const verdicts = limiters.map((l) => l.check(actor.name));
-      if (verdicts.some((v) => !v.allowed)) throw refuse(kind, verdicts);
-      return limiters.map((l) => l.consume(actor.name));
-    },
-
-    /** Gives back what `admit` spent for a send that rolled back. */
-    refund(actor: Actor, kind: SendKind): void {
-      for (const limiter of applying(actor, kind)) limiter.refund(actor.name);
-    },
-
-    /** Senders remembered by each policy (memory check for tests and stats). */
-    tracked(): { sends: number; broadcasts: number } {
-      return { sends: sends?.size() ?? 0, broadcasts: broadcasts?.size() ?? 0 };
+      if (limiters.length === 0) return [];
+      const { verdicts, statuses } = await spendIn(tx, limiters, actor.name, now());
+      if (!statuses) throw refuse(kind, verdicts);
+      return statuses;
     },
   };
 }

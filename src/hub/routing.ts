@@ -5,7 +5,7 @@ import type { RoutingCandidate } from '../store/store.js';
  * tasks, then the one assigned least recently (never assigned counts as longest ago), then by name so that
  * the choice is deterministic.
  */
-export function pickAgent(candidates: readonly RoutingCandidate[], isConnected: (name: string) => boolean) {
+export function pickAgent(candidates: readonly RoutingCandidate[], isConnected: (name: string) => boolean): string | undefined {
   let best: RoutingCandidate | undefined;
   let bestConnected = false;
   for (const candidate of candidates) {

@@ -6,7 +6,7 @@ import type { Store, StoreTables, TaskPatch, TaskRecord } from '../store/store.j
 import type { Change } from './changes.js';
 import type { Presence } from './presence.js';
 import { presentTask } from './present.js';
-import { createRateLimiter, type RateLimits } from './rate-limit.js';
+import { createRateLimiter, refusal, spendIn, type RateLimits } from './rate-limit.js';
 import { pickAgent } from './routing.js';
 import type { TaskEvents } from './task-events.js';
 
@@ -116,7 +116,10 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
       return agent.name;
     }
     const capability = input.capability as string;
-    const chosen = pickAgent(await tx.agents.routingCandidates(capability), presence.isConnected);
+    const candidates = await tx.agents.routingCandidates(capability);
+    // Connected to any hub counts; one read for every candidate (none when there is only one to choose).
+    const streams = candidates.length > 1 ? await presence.streams(candidates.map((c) => c.name), tx) : new Map();
+    const chosen = pickAgent(candidates, (name) => streams.has(name));
     if (!chosen) throw new HubError('no_agent_for_capability', `No agent offers the capability "${capability}".`);
     return chosen;
   };
@@ -124,23 +127,18 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
   // Progress is the one call a target may repeat at will, and each makes an event: bounded per task.
   const progressLimiter =
     (settings.progressLimit ?? 0) > 0
-      ? createRateLimiter({ name: 'progress', limit: settings.progressLimit as number }, now)
+      ? createRateLimiter({ name: 'progress', limit: settings.progressLimit as number })
       : null;
 
-  /** Spends one progress report of task `id` (given back if the change rolls back), or refuses with 429. */
-  const admitProgress = (change: Change, id: string) => {
+  /** Spends one progress report of task `id` in the change (spent only if it commits), or refuses with 429. */
+  const admitProgress = async (change: Change, id: string) => {
     if (!progressLimiter) return;
-    const verdict = progressLimiter.check(id);
-    if (!verdict.allowed) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
-      throw new HubError(
-        'rate_limited',
-        `Progress limit reached: at most ${progressLimiter.policy.limit} progress reports per minute per task; retry in ${retryAfterSeconds} s.`,
-        { retryAfterSeconds, rateLimits: [{ ...verdict.status, resetSeconds: Math.max(verdict.status.resetSeconds, retryAfterSeconds) }] },
-      );
-    }
-    progressLimiter.consume(id);
-    change.onRollback(() => progressLimiter.refund(id));
+    const { verdicts, statuses } = await spendIn(change.tx, [progressLimiter], id, now());
+    if (statuses) return;
+    throw refusal(
+      (retry) => `Progress limit reached: at most ${progressLimiter.policy.limit} progress reports per minute per task; retry in ${retry} s.`,
+      verdicts,
+    );
   };
 
   return {
@@ -159,9 +157,8 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
         }
         const target = await resolveTarget(tx, input);
         // Every front (HTTP, rpc, email) creates through here, so the sender's limit holds for all of them.
-        await rateLimits.admit(actor, 'task');
-        // A creation that rolls back (here, or in a failed group commit) was never made: it costs nothing.
-        change.onRollback(() => rateLimits.refund(actor, 'task'));
+        // Spent in the creation's transaction: a creation that rolls back (here, or in a failed commit) costs nothing.
+        await rateLimits.admit(tx, actor, 'task');
         const createdAt = now();
         const record = await tx.tasks.insert({
           id: randomUUID(),
@@ -236,7 +233,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
         const task = await loadVisible(change.tx, actor, id);
         // Checked after who may see and report on the task, so that a 429 never reveals a task to a stranger.
         requireParty(actor, task, TRANSITIONS.progress, 'report progress on');
-        admitProgress(change, id);
+        await admitProgress(change, id);
         return apply(change, actor, task, 'report progress on', TRANSITIONS.progress,
           { leaseExpiresAt: now() + (task.leaseSeconds ?? settings.leaseSeconds) * 1000 },
           { progress: { message: report.message ?? null, progress: report.progress ?? null } });

@@ -341,6 +341,60 @@ export interface DevMailboxTable {
   get(id: number): Promise<DevMail | undefined>;
 }
 
+/** What opening a stream found: whether it counts now, and the agent's streams on every live hub. */
+export interface StreamOpening {
+  opened: boolean;
+  /** Streams of the agent on live hubs: after this one when `opened`, else the count that refused it. */
+  streams: number;
+}
+
+/**
+ * Presence across hubs: each hub's open streams per agent, and a row per hub whose expiry its heartbeat pushes
+ * forward. Streams of a hub whose row has expired count for nothing (reads pass `now`), and `sweep` deletes them.
+ * Every write is called on the store (each runs on its own, atomically), never inside a transaction; reads may run
+ * on a transaction, which then sees the presence as committed.
+ */
+export interface PresenceTable {
+  /**
+   * Counts one more stream of `agent` on `hubId` if the agent has fewer than `max` on live hubs, deciding atomically
+   * against every hub: two opens racing for the last slot never both win.
+   */
+  open(hubId: string, agent: string, max: number, now: number): Promise<StreamOpening>;
+  /** Counts one stream fewer of `agent` on `hubId` (never below 0). */
+  close(hubId: string, agent: string): Promise<void>;
+  /**
+   * Re-asserts the hub's whole state: its row, live until `expiresAt` (ms), and exactly `counts` as its streams per
+   * agent (rows of other agents go), so a hub swept while cut off from the database comes back whole.
+   */
+  heartbeat(hubId: string, counts: ReadonlyMap<string, number>, now: number, expiresAt: number): Promise<void>;
+  /** Streams on live hubs of each of `agents` that has any, in one query whatever the number of agents. */
+  streams(agents: readonly string[], now: number): Promise<Map<string, number>>;
+  /** Distinct agents with at least one stream on a live hub. */
+  connectedAgents(now: number): Promise<number>;
+  /** Hubs whose row has not expired. */
+  liveHubs(now: number): Promise<number>;
+  /** Deletes the hub's row and its streams (a clean stop). */
+  removeHub(hubId: string): Promise<void>;
+  /** Deletes rows of hubs expired at `now`; returns how many hubs went. */
+  sweep(now: number): Promise<number>;
+}
+
+/**
+ * Rate-limit buckets, kept as GCRA state: per (policy, key) the time at which the bucket is full again (ms). A
+ * bucket never used, or full again, reads as 0. Spending is `lock` then `save` inside the transaction of the change
+ * that spends, so a change that rolls back spends nothing and concurrent changes on several hubs queue on the row.
+ */
+export interface RateLimitTable {
+  /** When the bucket is full again, locking it for the rest of the transaction; call it inside a transaction only. */
+  lock(policy: string, key: string): Promise<number>;
+  /** Sets when the bucket is full again (after `lock` in the same transaction). */
+  save(policy: string, key: string, fullAt: number): Promise<void>;
+  /** When the bucket is full again, without locking (for an early refusal outside a transaction). */
+  peek(policy: string, key: string): Promise<number>;
+  /** Deletes buckets full again at or before `now`; returns how many. */
+  prune(now: number): Promise<number>;
+}
+
 /** Every table. */
 export interface StoreTables {
   readonly agents: AgentTable;
@@ -349,6 +403,8 @@ export interface StoreTables {
   readonly messages: MessageTable;
   readonly outbox: OutboxTable;
   readonly devMailbox: DevMailboxTable;
+  readonly presence: PresenceTable;
+  readonly rateLimits: RateLimitTable;
 }
 
 /** The tables as one open transaction sees them: its own writes included, nothing committed until it ends. */

@@ -11,10 +11,13 @@ export interface SinkMail {
 /**
  * A real SMTP server that keeps every mail it is sent: the outside mail server of the tests
  * (`TASKHUB_SMTP_URL=smtp://127.0.0.1:<port>`). Start it on a given port to bring a closed sink "back up". With
- * `refuseOverBytes` it answers a larger mail `552`, as a real server with a size limit does.
+ * `refuseOverBytes` it answers a larger mail `552`, as a real server with a size limit does. With `hold` it reads
+ * each mail whole but never answers it (kept in `held`, not in `mails`): a sender stuck mid-send.
  */
-export async function startSmtpSink(port = 0, options: { refuseOverBytes?: number } = {}) {
+export async function startSmtpSink(port = 0, options: { refuseOverBytes?: number; hold?: boolean } = {}) {
   const mails: SinkMail[] = [];
+  /** Mails read but never answered (with `hold`): not delivered. */
+  const held: SinkMail[] = [];
   /** Sizes of the mails refused with `552` (with `refuseOverBytes`). */
   const refused: number[] = [];
   let wake: (() => void) | undefined;
@@ -36,9 +39,10 @@ export async function startSmtpSink(port = 0, options: { refuseOverBytes?: numbe
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then((parsed) => {
           const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          mails.push({ envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) }, raw, parsed });
+          const mail = { envelope: { from, to: session.envelope.rcptTo.map((r) => r.address) }, raw, parsed };
+          (options.hold ? held : mails).push(mail);
           wake?.();
-          callback();
+          if (!options.hold) callback();
         }, callback);
       });
     },
@@ -52,7 +56,8 @@ export async function startSmtpSink(port = 0, options: { refuseOverBytes?: numbe
   /** Resolves once `predicate` holds over the mails received (polling every 50 ms, woken by each mail). */
   const waitFor = async (predicate: (m: SinkMail[]) => boolean, timeoutMs = 10_000): Promise<SinkMail[]> => {
     const deadline = Date.now() + timeoutMs;
-    while (!predicate(mails)) {
+    const list = options.hold ? held : mails;
+    while (!predicate(list)) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`sink: timed out; got ${JSON.stringify(mails.map((m) => m.parsed.subject))}`);
       await new Promise<void>((resolve) => {
@@ -63,13 +68,14 @@ export async function startSmtpSink(port = 0, options: { refuseOverBytes?: numbe
         };
       });
     }
-    return mails;
+    return list;
   };
 
   return {
     port: bound,
     url: `smtp://127.0.0.1:${bound}`,
     mails,
+    held,
     refused,
     waitFor,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 describe('the event stream', () => {
-  it('opens with a ready frame without an id, then pushes each event to whom it concerns', async () => {
+  it('opens with a ready frame (no id before the first event), then pushes each event to whom it concerns', async () => {
     hub = await startTestHub();
     const boss = await addAgent(hub, 'boss');
     const worker = await addAgent(hub, 'worker');
@@ -61,6 +61,28 @@ describe('the event stream', () => {
     expect([...new Set(ids)].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('puts the id it continues after on ready once events exist, so a client that drops at once resumes there', async () => {
+    hub = await startTestHub();
+    const boss = await addAgent(hub, 'boss');
+    const worker = await addAgent(hub, 'worker');
+    for (let i = 0; i < 2; i++) await boss.post('/api/tasks', { target: 'worker', task: `t${i}` });
+    const raw = rawStream(hub.url, worker.token);
+    try {
+      await expect.poll(() => raw.text()).toContain('event: ready');
+      expect(raw.text()).toContain('id: 2\nevent: ready\ndata: {"type":"ready","agent":"worker","lastEventId":2}\n\n');
+    } finally {
+      raw.close();
+    }
+    // The EventSource takes ready's id as its Last-Event-ID: a reconnect from it gets only what came after.
+    const fresh = open(worker.token);
+    await ready(fresh);
+    expect(fresh.received[0]!.lastEventId).toBe('2');
+    await boss.post('/api/tasks', { target: 'worker', task: 'later' });
+    const resumed = open(worker.token, { lastEventId: fresh.received[0]!.lastEventId });
+    await resumed.waitFor((e) => e.some((x) => x.type === 'task.assigned'));
+    expect(resumed.events().map((e) => [e.data.id, e.data.task.task])).toEqual([[3, 'later']]);
+  });
+
   it('gives the admin stream every event', async () => {
     hub = await startTestHub();
     const a = await addAgent(hub, 'a');
@@ -93,7 +115,9 @@ describe('the event stream', () => {
     let text = '';
     while (!text.includes('id: 5')) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
-    expect(text).not.toMatch(/^id: [1234]$/m);
+    // Only ready carries the id resumed from; no event at or below it is sent again.
+    expect(text).toContain('id: 3\nevent: ready\n');
+    expect(text.replace('id: 3\nevent: ready\n', '')).not.toMatch(/^id: [1234]$/m);
   });
 
   it('misses nothing and repeats nothing when events keep arriving during a long replay', async () => {

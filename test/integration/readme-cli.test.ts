@@ -10,7 +10,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
  * The README's CLI session, exactly as printed, but for the port (a free one) and the endless `tail`, which is
- * interrupted after a few seconds as Ctrl-C would: SIGINT to its whole process group (npx, sh, node).
+ * interrupted once connected, as Ctrl-C would: SIGINT to its whole process group (npx, sh, node).
  */
 function readmeSession(port: number): string {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -18,7 +18,14 @@ function readmeSession(port: number): string {
   expect(block).toContain('http://127.0.0.1:8080');
   return block
     .replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`)
-    .replace(/^npx taskhub tail --json.*$/m, 'npx taskhub tail --json & sleep 3; kill -INT %3; wait %3 || true');
+    .replace(
+      /^npx taskhub tail --json.*$/m,
+      // Interrupted once it says it is connected (a fixed sleep is too short on a loaded machine), its stderr
+      // passed on for the checks below.
+      'npx taskhub tail --json 2>"$TASKHUB_DATA_DIR/tail.err" &\n' +
+        'for i in $(seq 600); do grep -q "connected as" "$TASKHUB_DATA_DIR/tail.err" && break; sleep 0.1; done\n' +
+        'kill -INT %3; wait %3 || true; cat "$TASKHUB_DATA_DIR/tail.err" >&2',
+    );
 }
 
 async function freePort(): Promise<number> {

@@ -18,9 +18,12 @@ describe('loadConfig', () => {
       leaseSeconds: 300,
       maxAttempts: 3,
       rpcPollMs: 2000,
+      outboxClaimMs: 300_000,
       rateLimit: 600,
       broadcastLimit: 10,
       maxStreams: 5,
+      presenceHeartbeatMs: 5000,
+      presenceExpiryMs: 20000,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -33,9 +36,10 @@ describe('loadConfig', () => {
       TASKHUB_MAIL_DOMAIN: 'hub.example.com',
       TASKHUB_SMTP_URL: 'smtp://u:p@mail.example.com:587',
       TASKHUB_RATE_LIMIT: '0',
+      TASKHUB_OUTBOX_CLAIM_MS: '2000',
       TASKHUB_JWT_SECRET: '',
     });
-    expect(config).toMatchObject({ port: 0, host: '0.0.0.0', mailFrom: 'taskhub@hub.example.com', rateLimit: 0 });
+    expect(config).toMatchObject({ port: 0, host: '0.0.0.0', mailFrom: 'taskhub@hub.example.com', rateLimit: 0, outboxClaimMs: 2000 });
     expect(config.smtpUrl).toBe('smtp://u:p@mail.example.com:587');
     expect(config.jwtSecret).toBeUndefined();
   });

@@ -119,6 +119,8 @@ export interface Stats {
   events: { lastId: number };
   rpc?: { waiting: number };
   outbox?: { queued: number; sent: number; failed: number };
+  /** Hubs live on the hub's database (1 on SQLite); absent from hubs older than v2. */
+  hubs?: { live: number };
 }
 
 /** A mail the dev mailbox kept (`GET /api/mailbox`). */

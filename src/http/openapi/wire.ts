@@ -140,6 +140,7 @@ export const answers = {
     events: z.object({ lastId: z.number().int() }),
     rpc: z.object({ waiting: z.number().int() }).optional(),
     outbox: z.object({ queued: z.number().int(), sent: z.number().int(), failed: z.number().int() }).optional(),
+    hubs: z.object({ live: z.number().int().describe('hubs whose presence is live on the store (1 on SQLite)') }).optional(),
   }),
   health: z.object({ status: z.literal('ok') }),
 } as const;

@@ -7,8 +7,10 @@ import { createEventFeed } from './feed.js';
 import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
-import { createPool, type PoolOptions } from './pool.js';
 import { createGroupCommit, MAX_BATCH_CHANGES, MAX_BATCH_MS } from './group-commit.js';
+import { createPool, type PoolOptions } from './pool.js';
+import { createPresenceTable } from './presence.js';
+import { createRateLimitTable } from './rate-limits.js';
 import { createPoolSession, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 
@@ -26,6 +28,8 @@ const tablesOn = (s: Session): StoreTables => ({
   messages: createMessageTable(s),
   outbox: createOutboxTable(s),
   devMailbox: createDevMailboxTable(s),
+  presence: createPresenceTable(s),
+  rateLimits: createRateLimitTable(s),
 });
 
 export type PostgresStore = Store & {

@@ -11,3 +11,10 @@ export const MIGRATIONS_LOCK = '7310412760313856001';
  * at their first write, so that waiting for it never holds a row lock (session.ts). docs/storage.md explains it.
  */
 export const EVENTS_LOCK = '7310412760313856002';
+
+/**
+ * The first key of the two-key advisory locks opening a stream takes per agent (the second is a hash of the name):
+ * the count of an agent's streams and the one added to it are decided by one hub at a time. Two-key locks live in
+ * a space of their own, apart from the one-key locks above.
+ */
+export const PRESENCE_LOCK_CLASS = 731041276;

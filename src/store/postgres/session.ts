@@ -6,7 +6,8 @@ import { translateError } from './pool.js';
 
 /**
  * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction
- * (a change in a group-commit batch, group-commit.ts). Table modules are written once against this and bound to either.
+ * (a change in a group-commit batch, group-commit.ts). Table modules are written once against this and bound to
+ * either.
  */
 export interface Session {
   /** Runs one statement and returns its rows; an unreachable database rejects with `HubError('unavailable')`. */
@@ -14,17 +15,28 @@ export interface Session {
   /** Runs one statement and returns how many rows it changed. */
   count(sql: string, params?: readonly unknown[]): Promise<number>;
   /**
-   * Runs one statement whose outcome nobody reads. Inside a transaction it is only sent: the change goes on without
-   * waiting for the answer (a round trip saved), and if the statement fails the change fails with its error.
+   * Runs one statement whose outcome nobody reads. Inside a group-commit change it is only sent: the change goes
+   * on without waiting for the answer (a round trip saved), and if the statement fails the change fails with it.
    */
   write(sql: string, params?: readonly unknown[]): Promise<void>;
   /**
-   * Runs `fn` atomically: inside a transaction simply on it, on the pool as a short transaction of its own (for
-   * the operations that take more than one statement).
+   * Runs `fn` atomically: inside a transaction simply on it; on the pool as a change of its own in the group commit
+   * (for the operations that take more than one statement), or, with `eventsLock: false`, as a short transaction
+   * of its own beside the group commit.
    */
-  atomic<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  atomic<T>(fn: (session: Session) => Promise<T>, options?: AtomicOptions): Promise<T>;
   /** Says that events were written: other hubs are notified once, when the transaction commits. */
   wroteEvents(): Promise<void>;
+}
+
+export interface AtomicOptions {
+  /**
+   * Whether a transaction of its own takes the events lock before its first write (see createClientSession).
+   * Default true: it is then a change in the group commit. Only work that writes no event and locks nothing an
+   * event-writing transaction waits for may pass false (presence): it then runs on the pool, neither waiting for
+   * nor holding back the writers of events (nor queueing behind their batches).
+   */
+  eventsLock?: boolean;
 }
 
 // Statements are prepared once per connection under a name derived from their text: the parse and plan are saved on
@@ -45,6 +57,50 @@ export async function runOn(client: pg.Pool | pg.PoolClient, text: string, param
   }
 }
 
+/**
+ * Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. Only for
+ * `atomic(fn, { eventsLock: false })`: every other transaction is a change in the group commit.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (session: Session) => Promise<T>,
+  options: AtomicOptions = {},
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    return translateError(error);
+  }
+  const session = createClientSession(client, options.eventsLock ?? true);
+  let broken: Error | undefined;
+  // A checked-out client has no pool listener: a connection that drops between two statements (server restart,
+  // pg_terminate_backend) would otherwise be an unhandled 'error' event. The next statement fails on its own.
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    const result = await fn(session.session);
+    session.close();
+    // NOTIFY is transactional: delivered at COMMIT, dropped with a ROLLBACK.
+    if (session.notify()) await runOn(client, NOTIFY);
+    if (session.begun()) await runOn(client, 'COMMIT');
+    return result;
+  } catch (error) {
+    session.close();
+    if (session.begun()) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+    }
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 export const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
 export const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
 
@@ -59,8 +115,67 @@ export const isWrite = (sql: string) => {
 };
 
 /**
- * The pool as a session: each statement alone, `atomic` as a change of its own in the group commit (`atomic`
- * runs `fn` in a transaction on the writer); refused once `closed()`.
+ * A transaction's session. BEGIN goes out with its first statement, and before its first write it takes the events
+ * lock (see locks.ts), which it would take anyway at its first event: a transaction that waits for that lock then
+ * holds no row lock, so no cycle can form between the lock and rows (without this, a sweeper expiring tasks A and B
+ * in one transaction and an agent completing B would deadlock: the sweeper holding the lock and waiting for row B,
+ * the agent holding row B and waiting for the lock). Reads before the first write run in parallel with other
+ * transactions. When the first statement writes, BEGIN and the lock go in one round trip.
+ */
+function createClientSession(client: pg.PoolClient, eventsLock: boolean): {
+  session: Session;
+  close(): void;
+  begun(): boolean;
+  notify(): boolean;
+} {
+  let open = true;
+  let notify = false;
+  let begun: Promise<unknown> | undefined;
+  let locked: Promise<unknown> | undefined;
+  const simple = async (text: string) => {
+    try {
+      return await client.query(text);
+    } catch (error) {
+      return translateError(error);
+    }
+  };
+  const prepare = (sql: string): Promise<unknown> => {
+    if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
+    if (!eventsLock || !isWrite(sql)) return (begun ??= simple('BEGIN'));
+    if (!locked) locked = begun ? begun.then(() => simple(LOCK_EVENTS)) : (begun = simple(`BEGIN; ${LOCK_EVENTS}`));
+    return locked;
+  };
+  const session: Session = {
+    async rows<R>(sql: string, params?: readonly unknown[]) {
+      await prepare(sql);
+      return (await runOn(client, sql, params)).rows as R[];
+    },
+    async count(sql, params) {
+      await prepare(sql);
+      return (await runOn(client, sql, params)).rowCount ?? 0;
+    },
+    async write(sql, params) {
+      await prepare(sql);
+      await runOn(client, sql, params);
+    },
+    atomic: (fn) => fn(session),
+    async wroteEvents() {
+      notify = true;
+    },
+  };
+  return {
+    session,
+    close() {
+      open = false;
+    },
+    begun: () => begun !== undefined,
+    notify: () => notify,
+  };
+}
+
+/**
+ * The pool as a session: each statement alone; `atomic` a change of its own in the group commit (`atomic`), or a
+ * transaction of its own on the pool with `eventsLock: false`; refused once `closed()`.
  */
 export function createPoolSession(
   pool: pg.Pool,
@@ -83,9 +198,9 @@ export function createPoolSession(
       check();
       await runOn(pool, sql, params);
     },
-    async atomic(fn) {
+    async atomic(fn, options) {
       check();
-      return atomic(fn);
+      return options?.eventsLock === false ? inTransaction(pool, fn, options) : atomic(fn);
     },
     async wroteEvents() {
       await runOn(pool, NOTIFY);

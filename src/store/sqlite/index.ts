@@ -6,6 +6,8 @@ import { createEventTable } from './events.js';
 import { createGroupCommit, type CommitErrorListener } from './group-commit.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
+import { createPresenceTable } from './presence.js';
+import { createRateLimitTable } from './rate-limits.js';
 import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
 
@@ -32,6 +34,8 @@ const tablesOn = (db: Db): SyncTables => ({
   messages: createMessageTable(db),
   outbox: createOutboxTable(db),
   devMailbox: createDevMailboxTable(db),
+  presence: createPresenceTable(db),
+  rateLimits: createRateLimitTable(db),
 });
 
 /**
@@ -54,6 +58,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     messages: txPrototype(sync.messages.ops),
     outbox: txPrototype(sync.outbox.ops),
     devMailbox: txPrototype(sync.devMailbox.ops),
+    presence: txPrototype(sync.presence.ops),
+    rateLimits: txPrototype(sync.rateLimits.ops),
   };
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -69,6 +75,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
         messages: bindTx(protos.messages, state),
         outbox: bindTx(protos.outbox, state),
         devMailbox: bindTx(protos.devMailbox, state),
+        presence: bindTx(protos.presence, state),
+        rateLimits: bindTx(protos.rateLimits, state),
       };
       try {
         return await fn(tx);
@@ -100,6 +108,8 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     messages: standalone('messages'),
     outbox: standalone('outbox'),
     devMailbox: standalone('devMailbox'),
+    presence: standalone('presence'),
+    rateLimits: standalone('rateLimits'),
     transaction,
     close(): Promise<void> {
       return (closing ??= (async () => {

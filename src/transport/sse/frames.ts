@@ -10,9 +10,14 @@ export function eventFrame(event: HubEvent): string {
   return `id: ${event.id}\nevent: ${event.type}\ndata: ${head}${rest}\n\n`;
 }
 
-/** The first frame of every stream; it carries no `id` so that it never moves the client's Last-Event-ID. */
+/**
+ * The first frame of every stream. Once any event exists it carries `id: <lastEventId>` (the id the stream
+ * continues after), so that a client that drops before its first event resumes from there instead of from
+ * nothing; before the first event there is no id to carry (an `id: 0` would resume nowhere different).
+ */
 export function readyFrame(agent: string, lastEventId: number): string {
-  return `event: ready\ndata: ${JSON.stringify({ type: 'ready', agent, lastEventId })}\n\n`;
+  const id = lastEventId > 0 ? `id: ${lastEventId}\n` : '';
+  return `${id}event: ready\ndata: ${JSON.stringify({ type: 'ready', agent, lastEventId })}\n\n`;
 }
 
 /**

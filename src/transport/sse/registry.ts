@@ -22,7 +22,8 @@ export interface StreamRegistryOptions {
 
 interface Deps {
   bus: EventBus;
-  presence: Presence;
+  /** This hub's share of presence: each agent stream opened is counted there, against the limit on all hubs. */
+  presence: Pick<Presence, 'open' | 'close'>;
   /**
    * Committed events (`hub.events`). A read never sees an event whose change has not committed, so an event is
    * either read here or still to come through the bus, never taken as known before it is.
@@ -52,7 +53,7 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
     if (set.size === 0) bySubscriber.delete(key(session.subscriber));
     open -= 1;
     if (session.subscriber.admin) admins.delete(session);
-    else presence.closed(session.subscriber.name);
+    else presence.close(session.subscriber.name);
     // One line per stream closed, except the hub's own shutdown, which would write one per stream at once.
     if (reason !== 'shutdown') {
       const { name, admin } = session.subscriber;
@@ -129,19 +130,24 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
      */
     async open(subscriber: Subscriber, sink: StreamSink, lastEventId?: number): Promise<StreamSession> {
       if (closed) throw new HubError('shutting_down', 'The hub is shutting down.');
-      const set = bySubscriber.get(key(subscriber)) ?? new Set<StreamSession>();
-      if (set.size >= options.maxStreamsPerSubscriber) {
-        throw new HubError(
-          'too_many_streams',
-          `"${subscriber.name}" already has ${set.size} open streams, the most allowed; close one first.`,
-          { retryAfterSeconds: 5 },
-        );
+      const max = options.maxStreamsPerSubscriber;
+      if (subscriber.admin) {
+        // An admin name is no agent: its streams are limited per hub, where they are kept.
+        const held = bySubscriber.get(key(subscriber))?.size ?? 0;
+        if (held >= max) throw tooManyStreams(subscriber.name, held);
+      } else {
+        // Counted on every hub at once; `too_many_streams` at the limit, `unavailable` without the database.
+        await presence.open(subscriber.name, max);
+        if (closed) {
+          presence.close(subscriber.name);
+          throw new HubError('shutting_down', 'The hub is shutting down.');
+        }
       }
+      const set = bySubscriber.get(key(subscriber)) ?? new Set<StreamSession>();
       const session = new StreamSession(subscriber, sink, limits, onSessionClosed);
       bySubscriber.set(key(subscriber), set.add(session));
       open += 1;
       if (subscriber.admin) admins.add(session);
-      else presence.opened(subscriber.name);
 
       try {
         await start(session, lastEventId);
@@ -168,6 +174,12 @@ export function createStreamRegistry(deps: Deps, options: StreamRegistryOptions)
       for (const set of [...bySubscriber.values()]) for (const session of [...set]) session.close('shutdown');
     },
   };
+}
+
+function tooManyStreams(name: string, held: number): HubError {
+  return new HubError('too_many_streams', `"${name}" already has ${held} open streams, the most allowed; close one first.`, {
+    retryAfterSeconds: 5,
+  });
 }
 
 export type StreamRegistry = ReturnType<typeof createStreamRegistry>;
