@@ -191,13 +191,16 @@ export function createGroupCommit(writer: pg.Pool) {
   };
 }
 
-/** A statement outside the members' own (BEGIN, savepoints, COMMIT) on the batch's connection. */
+/**
+ * A statement outside the members' own (BEGIN, savepoints, COMMIT) on the batch's connection. Its failure breaks
+ * the batch; an unreachable database rejects with `HubError('unavailable')`, as the members' statements do.
+ */
 const simple = async (batch: Batch, text: string) => {
   try {
     return await batch.client.query(text);
   } catch (error) {
     batch.broken ??= error;
-    throw error;
+    return translateError(error);
   }
 };
 
