@@ -52,8 +52,11 @@ export interface BenchResults {
   postgres?: PostgresResults;
 }
 
-/** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
-export const HUB_ENV = { TASKHUB_RATE_LIMIT: '0', TASKHUB_BROADCAST_LIMIT: '0' };
+/**
+ * Environment of every hub the bench starts, on top of the port, data dir and SMTP port. The connection cap
+ * (default 1,000) is raised above the streams run's 5,000 streams plus its clients, or the hub sheds them.
+ */
+export const HUB_ENV = { TASKHUB_RATE_LIMIT: '0', TASKHUB_BROADCAST_LIMIT: '0', TASKHUB_MAX_CONNECTIONS: '20000' };
 
 async function withChild<C extends Child, T>(start: () => Promise<C>, use: (child: C) => Promise<T>): Promise<T> {
   const child = await start();
