@@ -30,7 +30,7 @@ const shared = {
  * The hub's integration tests that run a second time with every test hub on PostgreSQL (TASKHUB_TEST_STORE). The
  * whole integration suite would double the run on 2 cores; these cover every path through the store: tasks and
  * their transitions, rpc, events and replay, leases and the sweeper, messages, agents, rate limits, email
- * delivery from the outbox, and shutdown. Left out: files that read SQLite rows directly or test SQLite's
+ * delivery from the outbox, webhook delivery, and shutdown. Left out: files that read SQLite rows directly or test SQLite's
  * group commit (commit-failure, durability, email-delivery's row checks), auth (the secret generated into the data
  * dir, which PostgreSQL replaces with a required TASKHUB_JWT_SECRET), and fronts that add no store path
  * (cli, mcp, sdk-*, dashboard, bench-smoke).
@@ -45,6 +45,7 @@ export const POSTGRES_INTEGRATION_FILES = [
   'test/integration/rate-limit.test.ts',
   'test/integration/email-outbound.test.ts',
   'test/integration/http.test.ts',
+  'test/integration/webhooks-delivery.test.ts',
 ];
 
 // Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.

@@ -76,6 +76,26 @@ export interface Config {
   readonly a2aPublicCards: boolean;
   /** `json`, `pretty`, or `auto` (the default): pretty lines when stdout is a terminal, JSON lines otherwise. */
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** Webhook delivery (`TASKHUB_WEBHOOK_*`). */
+  readonly webhooks: WebhookConfig;
+}
+
+/** How webhooks are delivered; every field has its `TASKHUB_WEBHOOK_*` variable (docs/operations.md). */
+export interface WebhookConfig {
+  /** Let webhook URLs reach loopback, private, link-local and other reserved addresses. Default false. */
+  readonly allowPrivate: boolean;
+  /** A delivery with no answer within this is a failure, ms. Default 10000. */
+  readonly timeoutMs: number;
+  /** Delay before the first retry, ms; it doubles with each failure (with jitter). Default 1000. */
+  readonly retryBaseMs: number;
+  /** Longest delay between retries, ms. Default 300000 (5 minutes). */
+  readonly retryMaxMs: number;
+  /** Age (since queueing) after which a failing delivery is marked failed, ms. Default 86400000 (24 h). */
+  readonly maxAgeMs: number;
+  /** Deliveries in flight at once per hub. Default 64. */
+  readonly concurrency: number;
+  /** How long a claimed delivery stays hidden: a hub that dies mid-delivery leaves it to another after this, ms. Default 60000. */
+  readonly claimMs: number;
 }
 
 export class ConfigError extends Error {
@@ -133,6 +153,13 @@ const schema = z.object({
   TASKHUB_MAX_CONNECTIONS: integer(16, 1_000_000).default(1000),
   TASKHUB_IDLE_TIMEOUT_MS: integer(100, 3_600_000).default(5000),
   TASKHUB_A2A_PUBLIC_CARDS: z.enum(['true', 'false', '1', '0']).default('false'),
+  TASKHUB_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).default('false'),
+  TASKHUB_WEBHOOK_TIMEOUT_MS: integer(10, 600_000).default(10_000),
+  TASKHUB_WEBHOOK_RETRY_BASE_MS: integer(1, 3_600_000).default(1000),
+  TASKHUB_WEBHOOK_RETRY_MAX_MS: integer(1, 24 * 3_600_000).default(300_000),
+  TASKHUB_WEBHOOK_MAX_AGE_MS: integer(1, 30 * 24 * 3_600_000).default(24 * 3_600_000),
+  TASKHUB_WEBHOOK_CONCURRENCY: integer(1, 10_000).default(64),
+  TASKHUB_WEBHOOK_CLAIM_MS: integer(100, 24 * 3_600_000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
@@ -156,6 +183,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       'Invalid configuration:\n  TASKHUB_JWT_SECRET is required with TASKHUB_DATABASE_URL: every hub on the database must ' +
         'sign and verify tokens with the same secret (at least 16 characters).',
+    );
+  }
+  if (e.TASKHUB_WEBHOOK_CLAIM_MS <= e.TASKHUB_WEBHOOK_TIMEOUT_MS) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TASKHUB_WEBHOOK_CLAIM_MS=${e.TASKHUB_WEBHOOK_CLAIM_MS} must be longer than ` +
+        `TASKHUB_WEBHOOK_TIMEOUT_MS=${e.TASKHUB_WEBHOOK_TIMEOUT_MS}: a claim that ends while its POST still waits lets ` +
+        'another hub send the same delivery again.',
     );
   }
   if (e.TASKHUB_PRESENCE_EXPIRY_MS <= e.TASKHUB_PRESENCE_HEARTBEAT_MS) {
@@ -198,5 +232,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.TASKHUB_PUBLIC_URL,
     a2aPublicCards: e.TASKHUB_A2A_PUBLIC_CARDS === 'true' || e.TASKHUB_A2A_PUBLIC_CARDS === '1',
     logFormat: e.LOG_FORMAT,
+    webhooks: Object.freeze({
+      allowPrivate: e.TASKHUB_WEBHOOK_ALLOW_PRIVATE === 'true' || e.TASKHUB_WEBHOOK_ALLOW_PRIVATE === '1',
+      timeoutMs: e.TASKHUB_WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.TASKHUB_WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.TASKHUB_WEBHOOK_RETRY_MAX_MS,
+      maxAgeMs: e.TASKHUB_WEBHOOK_MAX_AGE_MS,
+      concurrency: e.TASKHUB_WEBHOOK_CONCURRENCY,
+      claimMs: e.TASKHUB_WEBHOOK_CLAIM_MS,
+    }),
   });
 }

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createHub } from './hub/index.js';
-import { createMailPlanner } from './hub/mail-planner.js';
+import { createDeliveryPlanner } from './hub/delivery-planner.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { logTaskEvents } from './hub/event-log.js';
@@ -24,6 +24,8 @@ import { startInboundSmtp } from './transport/email/inbound.js';
 import { createMailTransport, createOutboxSender } from './transport/email/outbox-sender.js';
 import { createReplyAddresses } from './transport/email/reply-address.js';
 import { createStreamRegistry } from './transport/sse/registry.js';
+import { createWebhookPoster } from './transport/webhook/post.js';
+import { createWebhookSender } from './transport/webhook/sender.js';
 
 export interface Taskhub {
   /** Base URL of the HTTP listener, e.g. `http://127.0.0.1:8080`. */
@@ -71,6 +73,7 @@ async function startParts(config: Config, logger: Logger, releasers: Releasers):
   const secret = loadOrCreateSecret(config.dataDir, config.jwtSecret);
   const core = await startCore(config, secret, logger, releasers);
   const mail = await startEmail(config, core.hub, core.store, secret, logger, core.metrics, releasers);
+  startWebhooks(config, core, logger, releasers);
   const web = await startHttp(config, logger, core, mail, releasers);
 
   const adminToken = core.hub.tokens.signAdmin();
@@ -173,6 +176,7 @@ async function startCore(config: Config, secret: string, logger: Logger, release
     rateLimit: config.rateLimit,
     broadcastLimit: config.broadcastLimit,
     progressLimit: config.progressLimit,
+    webhooks: { allowPrivate: config.webhooks.allowPrivate },
     presence: { hubId: config.hubId, heartbeatMs: config.presenceHeartbeatMs, expiryMs: config.presenceExpiryMs },
     onBackgroundError: (err, what) => logger.error({ err }, `${what} failed`),
   });
@@ -250,7 +254,7 @@ async function startEmail(
   metrics: Metrics,
   releasers: Releasers,
 ) {
-  hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
+  hub.changes.addPlanner(createDeliveryPlanner({ presence: hub.presence, now: hub.now }));
   const replyAddresses = createReplyAddresses(secret, config.mailDomain);
   const mailbox = createDevMailbox(store.devMailbox, { maxBytes: config.devMailboxBytes });
   const inbound = await startInboundSmtp(
@@ -296,6 +300,38 @@ async function startEmail(
   releasers.add(() => sender.stop());
   logger.info({ smtpPort: inbound.port, outbound: config.smtpUrl ? 'TASKHUB_SMTP_URL' : 'dev mailbox' }, 'email ready');
   return { inbound, sender, mailbox };
+}
+
+/**
+ * The webhook sender: POSTs the webhook channel of the outbox (the delivery planner, registered with the email
+ * fallback, decides which channel each event takes).
+ */
+function startWebhooks(
+  config: Config,
+  { hub, store, metrics }: Awaited<ReturnType<typeof startCore>>,
+  logger: Logger,
+  releasers: Releasers,
+): void {
+  const { webhooks: settings } = config;
+  const poster = createWebhookPoster({
+    allowPrivate: settings.allowPrivate,
+    timeoutMs: settings.timeoutMs,
+    maxSockets: settings.concurrency,
+  });
+  const sender = createWebhookSender(
+    {
+      store,
+      bus: hub.bus,
+      poster,
+      logger: logger.child({ part: 'webhooks' }),
+      version: TASKHUB_VERSION,
+      onRequeued: (listener) => hub.webhooks.onRequeued(listener),
+      onOutcome: metrics.webhookDelivered,
+    },
+    { ...settings, now: hub.now },
+  );
+  sender.start();
+  releasers.add(() => sender.stop());
 }
 
 /**

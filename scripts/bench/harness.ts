@@ -10,11 +10,12 @@ import type { AssignThroughput } from './load/assign.js';
 import type { RpcThroughput } from './load/throughput.js';
 import type { StreamsResult } from './load/streams.js';
 import type { EmailResult } from './load/email.js';
+import type { WebhookResult } from './load/webhooks.js';
 import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
 import { measurePostgres, type PostgresResults } from './postgres.js';
 
-export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'postgres'] as const;
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'webhooks', 'postgres'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -48,6 +49,7 @@ export interface BenchResults {
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
+  webhooks?: WebhookResult;
   /** The PostgreSQL part (see postgres.ts): its SQLite counterparts above are its same-run baselines. */
   postgres?: PostgresResults;
 }
@@ -85,6 +87,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (wanted('rpcThroughput') || wanted('assign')) await measureThroughput(options, results, wanted, log);
   if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
+  if (wanted('webhooks')) results.webhooks = await measureWebhooks(options, log);
   if (wanted('postgres')) {
     results.postgres = await measurePostgres({
       sizes: options.sizes,
@@ -169,6 +172,25 @@ async function measureEmail(options: BenchOptions, log: Log): Promise<EmailResul
     runLoad<EmailResult>(
       { scenario: 'email', params: { url: h.url, adminToken: h.adminToken, tasks, mailPort, hubSmtpPort: h.smtpPort } },
       tasks * 30_000 + 60_000,
+    ),
+  );
+}
+
+/** Webhooks to a receiver in the load generator: latency beside a bare POST, then deliveries/s. */
+async function measureWebhooks(options: BenchOptions, log: Log): Promise<WebhookResult> {
+  const s = options.sizes;
+  log(`webhooks: ${s.roundtripCalls} sequential tasks → webhook, then ${s.creators} creators for ${s.durationMs / 1000} s`);
+  // The receiver is on loopback: private addresses must be allowed.
+  return withChild(hubFor(options, { TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true' }), (h) =>
+    runLoad<WebhookResult>(
+      {
+        scenario: 'webhooks',
+        params: {
+          url: h.url, adminToken: h.adminToken, calls: s.roundtripCalls, warmup: s.warmupCalls,
+          clients: s.creators, durationMs: s.durationMs, warmupMs: s.warmupMs,
+        },
+      },
+      throughputLimit(s) + 120_000,
     ),
   );
 }

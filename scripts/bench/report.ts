@@ -15,6 +15,9 @@ export const TARGETS = {
   pushP99Ms: 20,
   bytesPerStream: 20 * 1024,
   broadcastOverTrivial: 1.5,
+  /** Issue 12: webhook deliveries to one receiver, and the p50 of event → webhook within this of a bare POST. */
+  webhookDeliveriesPerS: 2000,
+  webhookP50OverBareMs: 2,
   /** The SQLite figures before the async store and PostgreSQL, which they may fall short of by 10% at most. */
   sqliteBefore: { rpcPerS: 3300, tasksPerS: 7400, pushP99Ms: 12, slack: 0.1 },
   postgres: { rpcPerS: 1500, tasksPerS: 2500, pushP99Ms: 50, crossHubP50Ms: 5 },
@@ -141,6 +144,35 @@ function emailRows(r: BenchResults): Row[] {
   ];
 }
 
+function webhookRows(r: BenchResults): Row[] {
+  const w = r.webhooks;
+  if (!w) return [];
+  const over = w.latency.p50Ms - w.barePost.p50Ms;
+  return [
+    [
+      `Webhook: task created → POST received (p50 / p99 over ${num(w.latency.count)} sequential)`,
+      `${ms(w.latency.p50Ms)} / ${ms(w.latency.p99Ms)} (p50 ${ms(over)} over the bare POST; includes the API call that creates the task)`,
+      `bare POST, keep-alive, same receiver ${ms(w.barePost.p50Ms)} / ${ms(w.barePost.p99Ms)}`,
+      `p50 ≤ bare POST + ${TARGETS.webhookP50OverBareMs} ms`,
+      met(over <= TARGETS.webhookP50OverBareMs),
+    ],
+    [
+      `Webhook deliveries to one receiver (${num(r.sizes.creators)} creators, ${r.sizes.durationMs / 1000} s)`,
+      `${num(w.deliveriesPerS)} deliveries/s while tasks are created (bounded by creation); ${num(w.delivered)}/${num(w.created)} delivered, ${num(w.duplicates)} twice, ${num(w.missing)} missing`,
+      '–',
+      '–',
+      w.missing === 0 ? 'every one delivered' : '**no**',
+    ],
+    [
+      `Webhook backlog of ${num(w.drain.backlog)} drained to one receiver (the sender alone)`,
+      `${num(w.drain.deliveriesPerS)} deliveries/s; ${num(w.drain.missing)} missing`,
+      '–',
+      `≥ ${num(TARGETS.webhookDeliveriesPerS)}/s`,
+      met(w.drain.deliveriesPerS >= TARGETS.webhookDeliveriesPerS && w.drain.missing === 0),
+    ],
+  ];
+}
+
 const delivery = (a: AssignThroughput) =>
   `${num(a.delivered)}/${num(a.created)} delivered, ${a.duplicates} twice, ${a.missing} missing`;
 
@@ -204,6 +236,7 @@ const rows = (r: BenchResults): Row[] => [
   ...throughputRows(r),
   ...streamRows(r),
   ...emailRows(r),
+  ...webhookRows(r),
   ...postgresRows(r),
 ];
 

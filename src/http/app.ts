@@ -23,6 +23,7 @@ import { openApiRoute } from './openapi/route.js';
 import { opsRoutes, statsRoutes } from './routes/ops.js';
 import { rpcRoutes } from './routes/rpc.js';
 import { taskRoutes } from './routes/tasks.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { acceptStreamTickets, createStreamTickets } from './stream-tickets.js';
 
 /** The contract's body limit. */
@@ -110,6 +111,7 @@ export function createApp(deps: AppDeps): express.Express {
     acceptStreamTickets(tickets),
     authenticate(hub),
     agentRoutes(hub),
+    webhookRoutes(hub),
     taskRoutes(hub),
     rpcRoutes(deps.rpc, metrics.rpc),
     messageRoutes(hub),

@@ -18,6 +18,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   capability_not_offered: 422,
   unknown_agent: 422,
   too_many_recipients: 422,
+  webhook_url_refused: 422,
   rate_limited: 429,
   too_many_streams: 429,
   shutting_down: 503,

@@ -23,14 +23,14 @@ const FINISHED: Record<string, string> = {
 /**
  * The hub's Prometheus metrics, in a registry of their own (no global state): the process and Node.js metrics
  * (`collectDefaultMetrics`, prefixed `taskhub_`), requests by route and status, rpc outcomes and durations,
- * tasks created and finished, events by type, mails by outcome, and gauges read from the hub at scrape time.
+ * tasks created and finished, events by type, mails and webhook deliveries by outcome, and gauges read from the hub at scrape time.
  * Task and event counters come from the committed events on the hub's bus; `close()` unsubscribes.
  */
 export function createMetrics(hub: Hub, streams: StreamRegistry) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taskhub_' });
   const { requests, duration } = requestCounters(registry);
-  const { rpcs, rpcDuration, created, finished, events, mailsSent, mailsReceived } = workCounters(registry);
+  const { rpcs, rpcDuration, created, finished, events, mailsSent, mailsReceived, webhookDeliveries } = workCounters(registry);
   registerGauges(registry, hub, streams);
 
   const onEvent = (event: HubEvent) => {
@@ -70,6 +70,7 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
     },
     mailSent: (outcome: 'sent' | 'retried' | 'failed') => mailsSent.inc({ outcome }),
     mailReceived: (outcome: 'reply' | 'kept' | 'refused') => mailsReceived.inc({ outcome }),
+    webhookDelivered: (outcome: 'sent' | 'retried' | 'failed' | 'gone') => webhookDeliveries.inc({ outcome }),
     /** Stops counting the bus's events. Safe to call twice. */
     close: (): void => void unsubscribe(),
   };
@@ -127,6 +128,10 @@ function workCounters(registry: Registry) {
       'taskhub_mails_received_total',
       'Mail to the embedded SMTP listener, by outcome: reply (taken), kept (dev mailbox), refused.',
     ),
+    webhookDeliveries: byOutcome(
+      'taskhub_webhook_deliveries_total',
+      'Webhook delivery attempts, by outcome: sent (2xx), retried (failed, to be tried again), failed (for good), gone (410: the webhook was removed).',
+    ),
   };
 }
 
@@ -157,6 +162,15 @@ function registerGauges(registry: Registry, hub: Hub, streams: StreamRegistry): 
     registers,
     async collect() {
       for (const [status, n] of Object.entries((await hub.stats()).outbox)) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'taskhub_webhook_deliveries',
+    help: 'Webhook deliveries in the outbox, by status (queued, sent, failed).',
+    labelNames: ['status'] as const,
+    registers,
+    async collect() {
+      for (const [status, n] of Object.entries((await hub.stats()).webhooks)) this.set({ status }, n);
     },
   });
   new Gauge({

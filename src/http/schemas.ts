@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
+import { EVENT_TYPES } from '../domain/types.js';
 
 /** Limits on request fields; each is documented in docs/http.md. */
 export const LIMITS = {
@@ -18,6 +19,7 @@ export const LIMITS = {
   historyMax: 1000,
   pendingDefault: 100,
   pendingMax: 500,
+  webhookUrl: 2048,
 } as const;
 
 const agentName = z.string().regex(AGENT_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
@@ -45,6 +47,16 @@ export const agentPatchBody = z.strictObject({
 });
 
 export const agentListQuery = z.strictObject({ capability: capability.optional() });
+
+/** `PUT /api/agents/:name/webhook`: an http(s) URL, and the event types it is for (omitted: all). */
+export const webhookPutBody = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).max(LIMITS.webhookUrl),
+  events: z
+    .array(z.enum(EVENT_TYPES))
+    .min(1, 'list at least one event type, or omit events for all')
+    .max(EVENT_TYPES.length * 2)
+    .optional(),
+});
 
 const taskFields = {
   target: agentName.optional(),

@@ -12,6 +12,7 @@ import { createSweeper } from './sweeper.js';
 import { createTaskEvents } from './task-events.js';
 import { createTaskService, type TaskSettings } from './tasks.js';
 import { createTokenService } from './tokens.js';
+import { createWebhookService, type WebhookSettings } from './webhooks/service.js';
 
 export interface HubOptions extends TaskSettings, MessageSettings {
   /** This hub's presence: its id and heartbeat (see presence.ts). Default: a random hub id, default timings. */
@@ -28,6 +29,8 @@ export interface HubOptions extends TaskSettings, MessageSettings {
   now?: () => number;
   /** How often replay data older than the retention period is forgotten, ms. Default 3,600,000 (hourly). */
   pruneIntervalMs?: number;
+  /** The webhook routes' SSRF settings. Default: private addresses refused, `dns.lookup`. */
+  webhooks?: WebhookSettings;
   /** Told about failures of background work (the sweeper, the event prune). Default: ignored. */
   onBackgroundError?: (error: unknown, what: string) => void;
 }
@@ -56,6 +59,7 @@ export function createHub(store: Store, options: HubOptions) {
   );
   const tasks = createTaskService({ store, presence, taskEvents, rateLimits, settings: options, now });
   const messages = createMessageService({ store, changes, rateLimits, now }, options);
+  const webhooks = createWebhookService({ store, now }, options.webhooks);
   const sweeper = createSweeper(
     { store, taskEvents, bus, now },
     { maxAttempts: options.maxAttempts, onError: (error) => options.onBackgroundError?.(error, 'sweep') },
@@ -89,6 +93,7 @@ export function createHub(store: Store, options: HubOptions) {
     tasks,
     sweeper,
     messages,
+    webhooks,
     rateLimits,
     now,
     /** Forgets replay data of events older than `cutoff` (ms; default: the retention period ago). */
@@ -105,11 +110,12 @@ export function createHub(store: Store, options: HubOptions) {
 
     /** The figures of `/api/stats` and `/metrics` that come from the store. */
     async stats(): Promise<HubStats> {
-      const [counts, total, lastId, outbox, connected, live] = await Promise.all([
+      const [counts, total, lastId, outbox, webhookCounts, connected, live] = await Promise.all([
         store.tasks.countByStatus(),
         store.agents.count(),
         store.events.lastId(),
-        store.outbox.counts(),
+        store.outbox.counts('email'),
+        store.outbox.counts('webhook'),
         presence.connectedAgents(),
         presence.liveHubs(),
       ]);
@@ -119,6 +125,7 @@ export function createHub(store: Store, options: HubOptions) {
         agents: { total, connected },
         events: { lastId },
         outbox,
+        webhooks: webhookCounts,
         hubs: { live },
       };
     },
@@ -144,7 +151,10 @@ export interface HubStats {
   tasks: Record<TaskStatus, number>;
   agents: { total: number; connected: number };
   events: { lastId: number };
+  /** Mail deliveries by status. */
   outbox: OutboxCounts;
+  /** Webhook deliveries by status. */
+  webhooks: OutboxCounts;
   /** Hubs whose presence is live on the store (1 on SQLite). */
   hubs: { live: number };
 }

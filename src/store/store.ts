@@ -146,18 +146,45 @@ export interface InboxQuery {
 export const OUTBOX_STATUSES = ['queued', 'sent', 'failed'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
+/** The ways an outbox row goes out: mail, or a POST to the agent's webhook. One queue, a channel per row. */
+export const OUTBOX_CHANNELS = ['email', 'webhook'] as const;
+export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
+
 /** A claimed outbox row with the event it carries. */
 export interface OutboxItem {
   id: number;
+  channel: OutboxChannel;
   agent: string;
-  email: string;
+  /** Where it was queued for: the email address, or the webhook URL when the event was queued. */
+  address: string;
   /** Sends started, this one included. */
   attempts: number;
+  /** When the row was queued (or requeued by a retry), ms: its age counts from here. */
   createdAt: number;
   event: HubEvent;
 }
 
 export type OutboxCounts = Record<OutboxStatus, number>;
+
+/** A row that failed for good, as `GET /api/agents/:name/webhook` lists it. */
+export interface FailedDelivery {
+  eventId: number;
+  attempts: number;
+  lastError: string | null;
+  /** When the last send started, ms; `null` if none ever did. */
+  lastAttemptAt: number | null;
+}
+
+/** An agent's webhook. */
+export interface WebhookRow {
+  agent: string;
+  url: string;
+  /** The event types it is for; `null` for all. */
+  events: string[] | null;
+  /** `whsec_` + base64 key: the HMAC key of every delivery. */
+  secret: string;
+  createdAt: number;
+}
 
 /** A mail the dev mailbox kept. */
 export interface DevMail {
@@ -293,24 +320,51 @@ export interface MessageTable {
  * The durable outbox, shaped like a queue: `enqueue` inside the event's transaction, `claimDue` takes the next
  * due row (one claimant per row, whatever the number of hubs) and hides it for the claim's duration, and the
  * sender settles it with `markSent`, `retryAt` or `markFailed` (each a no-op unless the row is still queued).
+ * Rows have a channel (`email` or `webhook`); operations that take one default to `email`, and each sender
+ * claims, waits for and counts only its own.
  */
 export interface OutboxTable {
-  /** Queues mail of `eventId` to `agent` at `email`, due at `at` (ms); a second call for the same pair does nothing. */
-  enqueue(eventId: number, agent: string, email: string, at: number): Promise<void>;
   /**
-   * Claims the row due soonest (at or before `now`) and hides it until `visibleAgainAt` (ms), so that a sender
-   * that dies mid-send leaves the row to be retried then. `undefined` when nothing is due.
+   * Queues the event for `agent` at `address` (email address or webhook URL), due at `at` (ms); a second call
+   * for the same event and agent does nothing, whatever its channel.
    */
-  claimDue(now: number, visibleAgainAt: number): Promise<OutboxItem | undefined>;
+  enqueue(eventId: number, agent: string, address: string, at: number, channel?: OutboxChannel): Promise<void>;
+  /**
+   * Claims the row of `channel` due soonest (at or before `now`) and hides it until `visibleAgainAt` (ms), so that
+   * a sender that dies mid-send leaves the row to be retried then. `undefined` when nothing is due.
+   */
+  claimDue(now: number, visibleAgainAt: number, channel?: OutboxChannel): Promise<OutboxItem | undefined>;
+  /** `claimDue` for up to `limit` rows at once, soonest first: one statement, each row to one claimant. */
+  claimMany(channel: OutboxChannel, now: number, visibleAgainAt: number, limit: number): Promise<OutboxItem[]>;
   markSent(id: number, at: number): Promise<void>;
   /** Leaves the row queued, due again at `at` (ms), remembering why the last send failed. */
   retryAt(id: number, at: number, error: string): Promise<void>;
   markFailed(id: number, error: string): Promise<void>;
-  /** When the next queued row is due (ms), `undefined` when nothing is queued. */
-  nextDueAt(): Promise<number | undefined>;
-  counts(): Promise<OutboxCounts>;
+  /** When the next queued row of `channel` is due (ms), `undefined` when none is queued. */
+  nextDueAt(channel?: OutboxChannel): Promise<number | undefined>;
+  counts(channel?: OutboxChannel): Promise<OutboxCounts>;
+  /** One agent's rows of `channel` by status. */
+  agentCounts(agent: string, channel: OutboxChannel): Promise<OutboxCounts>;
+  /** The agent's newest `limit` failed rows of `channel`, newest first. */
+  failedOf(agent: string, channel: OutboxChannel, limit: number): Promise<FailedDelivery[]>;
+  /** Queues the agent's failed rows of `channel` again, due at `at`, with a fresh age and backoff: how many. */
+  requeueFailed(agent: string, channel: OutboxChannel, at: number): Promise<number>;
+  /** Marks the agent's queued rows of `channel` failed with `error` (its webhook was removed): how many. */
+  failQueued(agent: string, channel: OutboxChannel, error: string): Promise<number>;
   /** A random id of this database, generated once (the same for every hub on it): part of every Message-ID. */
   instanceId(): Promise<string>;
+}
+
+/** Agents' webhooks: one per agent, removed with the agent. */
+export interface WebhookTable {
+  get(agent: string): Promise<WebhookRow | undefined>;
+  /** Sets the agent's webhook, replacing url, events and secret of one it has (its `createdAt` stays). */
+  put(webhook: WebhookRow): Promise<WebhookRow>;
+  /**
+   * Removes the agent's webhook; with `secret`, only while it still has that secret (a 410 for a webhook the agent
+   * has since replaced removes nothing). False when nothing was removed.
+   */
+  remove(agent: string, secret?: string): Promise<boolean>;
 }
 
 /** A mail as a list shows it: `text` and the `event.json` text at most `previewChars` long. */
@@ -402,6 +456,7 @@ export interface StoreTables {
   readonly events: EventTable;
   readonly messages: MessageTable;
   readonly outbox: OutboxTable;
+  readonly webhooks: WebhookTable;
   readonly devMailbox: DevMailboxTable;
   readonly presence: PresenceTable;
   readonly rateLimits: RateLimitTable;

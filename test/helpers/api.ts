@@ -39,6 +39,7 @@ export function as(hub: Pick<TestHub, 'url'>, token: string) {
     get: <T = any>(route: string) => call<T>(hub, token, 'GET', route),
     post: <T = any>(route: string, body?: unknown) => call<T>(hub, token, 'POST', route, body ?? {}),
     patch: <T = any>(route: string, body: unknown) => call<T>(hub, token, 'PATCH', route, body),
+    put: <T = any>(route: string, body: unknown) => call<T>(hub, token, 'PUT', route, body),
     delete: <T = any>(route: string) => call<T>(hub, token, 'DELETE', route),
   };
 }

@@ -44,6 +44,11 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.streams!.hub.duplicates).toBe(0);
   expect(results.email!.count).toBe(SMOKE.emailTasks);
   expect(results.email!.smtpHop.count).toBeGreaterThan(0);
+  const webhooks = results.webhooks!;
+  expect(webhooks.latency.count).toBe(SMOKE.roundtripCalls);
+  expect(webhooks.barePost.count).toBe(SMOKE.roundtripCalls);
+  expect(webhooks.created).toBeGreaterThan(0);
+  expect({ missing: webhooks.missing, duplicates: webhooks.duplicates, drained: webhooks.drain.missing }).toEqual({ missing: 0, duplicates: 0, drained: 0 });
 
   const saved = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as typeof results;
   expect(saved.sizes).toEqual(SMOKE);

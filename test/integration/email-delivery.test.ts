@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../src/hub/changes.js';
 import { createHub } from '../../src/hub/index.js';
-import { createMailPlanner } from '../../src/hub/mail-planner.js';
+import { createDeliveryPlanner } from '../../src/hub/delivery-planner.js';
 import { createSqliteStore } from '../../src/store/sqlite/index.js';
 import { createComposer } from '../../src/transport/email/compose.js';
 import { createMailTransport, createOutboxSender } from '../../src/transport/email/outbox-sender.js';
@@ -141,7 +141,7 @@ describe('outbox delivery', () => {
     const dataDir = makeDataDir();
     const store = createSqliteStore(path.join(dataDir, 'taskhub.db'));
     const hub = createHub(store, { secret: 's'.repeat(32), leaseSeconds: 300, maxAttempts: 3, eventRetentionDays: 7 });
-    hub.changes.addPlanner(createMailPlanner({ presence: hub.presence, now: hub.now }));
+    hub.changes.addPlanner(createDeliveryPlanner({ presence: hub.presence, now: hub.now }));
     const composer = createComposer({
       from: 'taskhub@hub.test', domain: 'hub.test', instanceId: await store.outbox.instanceId(),
       replyAddresses: createReplyAddresses('s'.repeat(32), 'hub.test'),

@@ -103,8 +103,10 @@ describe('operations', () => {
       agents: { total: 1, connected: 1 },
       rpc: { waiting: 0 },
       outbox: { queued: 0, sent: 0, failed: 0 },
+      webhooks: { queued: 0, sent: 0, failed: 0 },
       events: { lastId: 1 },
       hub: { id: hub.config.hubId },
+      hubs: { live: 1 },
     });
     expect((await worker.get('/api/stats')).status).toBe(403);
     stream.close();

@@ -27,8 +27,8 @@ describe('PostgreSQL migrations', () => {
       "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
     );
     expect(tables.rows.map((r) => r.t)).toEqual([
-      'agent_capabilities', 'agent_token_versions', 'agents', 'dev_mailbox', 'event_recipients', 'events', 'messages',
-      'meta', 'outbox', 'schema_migrations', 'tasks',
+      'agent_capabilities', 'agent_token_versions', 'agents', 'dev_mailbox', 'event_recipients', 'events', 'hub_streams',
+      'hubs', 'messages', 'meta', 'outbox', 'rate_limits', 'schema_migrations', 'tasks', 'webhooks',
     ]);
     expect(await migrate(pools[0]!)).toEqual([]);
   });

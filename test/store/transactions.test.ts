@@ -102,7 +102,7 @@ forEachStore((make) => {
     const claims = await Promise.all([store, other, store, other].map((s) => s.outbox.claimDue(2_000, 60_000)));
     const won = claims.filter((c) => c !== undefined);
     expect(won).toHaveLength(1);
-    expect(won[0]).toMatchObject({ agent: 'worker', email: 'worker@example.com', attempts: 1, event: { id: event.id } });
+    expect(won[0]).toMatchObject({ agent: 'worker', address: 'worker@example.com', attempts: 1, event: { id: event.id } });
     expect(await store.outbox.claimDue(59_999, 120_000)).toBeUndefined();
     // A claimant that died leaves the row to be claimed again once the claim ends.
     expect(await other.outbox.claimDue(60_000, 120_000)).toMatchObject({ id: won[0]!.id, attempts: 2 });

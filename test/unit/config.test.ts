@@ -70,6 +70,18 @@ describe('loadConfig', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
   });
 
+  it('reads the webhook settings, and wants the claim longer than the timeout', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      allowPrivate: false, timeoutMs: 10_000, retryBaseMs: 1000, retryMaxMs: 300_000, maxAgeMs: 86_400_000,
+      concurrency: 64, claimMs: 60_000,
+    });
+    expect(loadConfig({ TASKHUB_WEBHOOK_ALLOW_PRIVATE: 'true', TASKHUB_WEBHOOK_TIMEOUT_MS: '300' }).webhooks).toMatchObject({
+      allowPrivate: true, timeoutMs: 300,
+    });
+    expect(() => loadConfig({ TASKHUB_WEBHOOK_CLAIM_MS: '5000' })).toThrow(/TASKHUB_WEBHOOK_CLAIM_MS=5000 must be longer/);
+    expect(() => loadConfig({ TASKHUB_WEBHOOK_CONCURRENCY: '0' })).toThrow(ConfigError);
+  });
+
   it('generates a hub id at each start unless TASKHUB_HUB_ID names one', () => {
     const [a, b] = [loadConfig({}).hubId, loadConfig({}).hubId];
     expect(a).toMatch(/^hub-[0-9a-f]{8}$/);

@@ -119,8 +119,49 @@ export interface Stats {
   events: { lastId: number };
   rpc?: { waiting: number };
   outbox?: { queued: number; sent: number; failed: number };
+  /** Webhook deliveries by status. */
+  webhooks?: DeliveryCounts;
   /** Hubs live on the hub's database (1 on SQLite); absent from hubs older than v2. */
   hubs?: { live: number };
+}
+
+/** Deliveries of one channel by status. */
+export interface DeliveryCounts {
+  queued: number;
+  sent: number;
+  failed: number;
+}
+
+/** An agent's webhook (`GET/PUT /api/agents/:name/webhook`); its secret is shown only by the PUT. */
+export interface Webhook {
+  url: string;
+  /** The event types POSTed; `null` for every type. */
+  events: string[] | null;
+  createdAt: string;
+}
+
+/** The answer of `PUT /api/agents/:name/webhook`. */
+export interface WebhookCreated {
+  webhook: Webhook;
+  /** `whsec_` + base64 of 32 random bytes: the signing key, shown only here and replaced at every PUT. */
+  secret: string;
+}
+
+/** A delivery that failed for good (24 h of retries), as `GET …/webhook` lists it. */
+export interface FailedDelivery {
+  /** The event's id, which is also the delivery's `webhook-id`. */
+  eventId: number;
+  attempts: number;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+}
+
+/** The answer of `GET /api/agents/:name/webhook`. */
+export interface WebhookState {
+  webhook: Webhook;
+  deliveries: DeliveryCounts;
+  /** The newest 100 failed deliveries, newest first. */
+  failed: FailedDelivery[];
 }
 
 /** A mail the dev mailbox kept (`GET /api/mailbox`). */
@@ -153,6 +194,7 @@ export type ErrorCode =
   | 'capability_not_offered'
   | 'unknown_agent'
   | 'too_many_recipients'
+  | 'webhook_url_refused'
   | 'rate_limited'
   | 'too_many_streams'
   | 'shutting_down'

@@ -7,6 +7,7 @@ import { a2aRoundtrip, floor, floorThroughput, rpcRoundtrip } from './roundtrip.
 import { streams } from './streams.js';
 import { assignThroughput } from './assign.js';
 import { rpcThroughput } from './throughput.js';
+import { webhooks } from './webhooks.js';
 
 const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   floor,
@@ -17,6 +18,7 @@ const SCENARIOS: Record<string, (params: any) => Promise<unknown>> = {
   assignThroughput,
   streams,
   email,
+  webhooks,
 };
 
 async function main(): Promise<void> {

@@ -27,6 +27,7 @@ const tasks = 'tasks';
 const agents = 'agents';
 const messages = 'messages';
 const a2a = 'a2a';
+const webhooks = 'webhooks';
 /** No token needed when TASKHUB_A2A_PUBLIC_CARDS is set. */
 const a2aCard = { status: 200, contentType: 'application/json', description: 'an A2A 1.0 AgentCard (no token needed with TASKHUB_A2A_PUBLIC_CARDS)' };
 const a2aCall = {
@@ -43,13 +44,17 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness', tag: 'operations', caller: 'anyone', ok: { status: 200, answer: 'health' } },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations', caller: 'anyone', ok: { status: 200, contentType: 'text/plain' } },
   { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', caller: 'anyone', ok: { status: 200, contentType: 'application/json' } },
-  { method: 'get', path: '/api/stats', summary: 'Counts of tasks, agents, rpc waiters, outbox and events', tag: 'operations', caller: 'admin', ok: { status: 200, answer: 'stats' }, errors: [403] },
+  { method: 'get', path: '/api/stats', summary: 'Counts of tasks, agents, rpc waiters, outbox, webhook deliveries and events', tag: 'operations', caller: 'admin', ok: { status: 200, answer: 'stats' }, errors: [403] },
 
   { method: 'post', path: '/api/agents', summary: 'Register an agent; the answer holds its token', tag: agents, caller: 'admin', body: s.agentCreateBody, ok: { status: 201, answer: 'agentCreated' }, errors: [403, 409] },
   { method: 'get', path: '/api/agents', summary: 'List agents, optionally those offering a capability', tag: agents, caller: 'any token', query: s.agentListQuery, ok: { status: 200, answer: 'agents' } },
   { method: 'get', path: '/api/agents/:name', summary: 'One agent', tag: agents, caller: 'any token', ok: { status: 200, answer: 'agent' }, errors: [404] },
   { method: 'patch', path: '/api/agents/:name', summary: "Change an agent's capabilities, email or description", tag: agents, caller: 'that agent or admin', body: s.agentPatchBody, ok: { status: 200, answer: 'agent' }, errors: [403, 404] },
   { method: 'delete', path: '/api/agents/:name', summary: 'Remove an agent: its streams close, its open tasks fail', tag: agents, caller: 'admin', ok: { status: 204 }, errors: [403, 404] },
+  { method: 'put', path: '/api/agents/:name/webhook', summary: "Set the agent's webhook; the answer holds its new signing secret, shown only here", tag: webhooks, caller: 'that agent or admin', body: s.webhookPutBody, ok: { status: 200, answer: 'webhookCreated' }, errors: [403, 404, 422] },
+  { method: 'get', path: '/api/agents/:name/webhook', summary: "The agent's webhook, its delivery counts and the newest 100 failed deliveries", tag: webhooks, caller: 'that agent or admin', ok: { status: 200, answer: 'webhookState' }, errors: [403, 404] },
+  { method: 'delete', path: '/api/agents/:name/webhook', summary: 'Remove the webhook: deliveries still queued fail, later events go to email', tag: webhooks, caller: 'that agent or admin', ok: { status: 204 }, errors: [403, 404] },
+  { method: 'post', path: '/api/agents/:name/webhook/retry', summary: 'Send the failed deliveries again', tag: webhooks, caller: 'that agent or admin', body: s.emptyBody, ok: { status: 200, answer: 'webhookRetry' }, errors: [403, 404] },
   { method: 'post', path: '/api/agents/:name/token', summary: 'Issue a new token, revoking every older one', tag: agents, caller: 'admin', body: s.emptyBody, ok: { status: 200, answer: 'token' }, errors: [403, 404] },
 
   { method: 'post', path: '/api/tasks', summary: 'Assign a task to a target or a capability', tag: tasks, caller: 'any token', body: s.taskCreateBody, ok: { status: 201, answer: 'task' }, alsoOk: [{ status: 200, answer: 'task', description: 'the first task of a repeated idempotencyKey' }], errors: [422, 429] },

@@ -1,4 +1,4 @@
-import type { Agent, DevMail, Message, RpcAnswer, Task } from '@taskhub/sdk/wire';
+import type { Agent, DevMail, Message, RpcAnswer, Task, WebhookCreated, WebhookState } from '@taskhub/sdk/wire';
 import { z } from 'zod';
 import { PRIORITIES, TASK_STATUSES } from '../../domain/task-status.js';
 import { STATUS_BY_CODE } from '../errors.js';
@@ -90,6 +90,21 @@ export const devMailSchema = z
     truncated: z.literal(true).optional().describe('in lists: text, json or a header was cut to a preview'),
   });
 
+const deliveryCounts = z.object({ queued: z.number().int(), sent: z.number().int(), failed: z.number().int() });
+
+export const webhookSchema = z.object({
+  url: z.string(),
+  events: z.array(z.string()).nullable().describe('the event types POSTed; null for every type'),
+  createdAt: time,
+});
+
+const failedDeliverySchema = z.object({
+  eventId: z.number().int().describe("the event's id, also the delivery's webhook-id"),
+  attempts: z.number().int(),
+  lastError: z.string().nullable(),
+  lastAttemptAt: nullableTime,
+});
+
 const cursor = z.string().nullable().describe('pass back as `cursor` for the next page; null on the last');
 
 /** The shapes the answers are built from, named in the document's components. */
@@ -100,6 +115,7 @@ export const WIRE_OBJECTS = {
   Event: eventSchema,
   Error: errorSchema,
   DevMail: devMailSchema,
+  Webhook: webhookSchema,
 } as const;
 
 /** The body of each answer, by name. */
@@ -139,10 +155,21 @@ export const answers = {
     agents: z.object({ total: z.number().int(), connected: z.number().int() }),
     events: z.object({ lastId: z.number().int() }),
     rpc: z.object({ waiting: z.number().int() }).optional(),
-    outbox: z.object({ queued: z.number().int(), sent: z.number().int(), failed: z.number().int() }).optional(),
+    outbox: deliveryCounts.optional(),
+    webhooks: deliveryCounts.optional().describe('webhook deliveries by status'),
     hubs: z.object({ live: z.number().int().describe('hubs whose presence is live on the store (1 on SQLite)') }).optional(),
   }),
   health: z.object({ status: z.literal('ok') }),
+  webhookCreated: z.object({
+    webhook: webhookSchema,
+    secret: z.string().describe('`whsec_` + base64 of 32 random bytes; shown only here, replaced at every PUT'),
+  }),
+  webhookState: z.object({
+    webhook: webhookSchema,
+    deliveries: deliveryCounts,
+    failed: z.array(failedDeliverySchema).describe('the newest 100 failed deliveries, newest first'),
+  }),
+  webhookRetry: z.object({ requeued: z.number().int().describe('failed deliveries queued again') }),
 } as const;
 
 // The schemas above describe the wire types defined once in the SDK's wire module; these fail to compile when the
@@ -154,5 +181,7 @@ const agreed: [
   Same<z.output<typeof messageSchema>, Message>,
   Same<z.output<typeof devMailSchema>, DevMail>,
   Same<z.output<typeof answers.rpc>, RpcAnswer>,
-] = [true, true, true, true, true];
+  Same<z.output<typeof answers.webhookCreated>, WebhookCreated>,
+  Same<z.output<typeof answers.webhookState>, WebhookState>,
+] = [true, true, true, true, true, true, true];
 void agreed;

@@ -13,6 +13,7 @@ import { createPresenceTable } from './presence.js';
 import { createRateLimitTable } from './rate-limits.js';
 import { createPoolSession, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
+import { createWebhookTable } from './webhooks.js';
 
 export interface PostgresStoreOptions extends PoolOptions {
   /** Told when the event feed's LISTEN connection or a read of it fails (it reconnects by itself). */
@@ -27,6 +28,7 @@ const tablesOn = (s: Session): StoreTables => ({
   events: createEventTable(s),
   messages: createMessageTable(s),
   outbox: createOutboxTable(s),
+  webhooks: createWebhookTable(s),
   devMailbox: createDevMailboxTable(s),
   presence: createPresenceTable(s),
   rateLimits: createRateLimitTable(s),

@@ -10,6 +10,7 @@ import { createPresenceTable } from './presence.js';
 import { createRateLimitTable } from './rate-limits.js';
 import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
+import { createWebhookTable } from './webhooks.js';
 
 export { CommitFailedError } from './group-commit.js';
 
@@ -33,6 +34,7 @@ const tablesOn = (db: Db): SyncTables => ({
   events: createEventTable(db),
   messages: createMessageTable(db),
   outbox: createOutboxTable(db),
+  webhooks: createWebhookTable(db),
   devMailbox: createDevMailboxTable(db),
   presence: createPresenceTable(db),
   rateLimits: createRateLimitTable(db),
@@ -57,6 +59,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     events: txPrototype(sync.events.ops),
     messages: txPrototype(sync.messages.ops),
     outbox: txPrototype(sync.outbox.ops),
+    webhooks: txPrototype(sync.webhooks.ops),
     devMailbox: txPrototype(sync.devMailbox.ops),
     presence: txPrototype(sync.presence.ops),
     rateLimits: txPrototype(sync.rateLimits.ops),
@@ -74,6 +77,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
         events: bindTx(protos.events, state),
         messages: bindTx(protos.messages, state),
         outbox: bindTx(protos.outbox, state),
+        webhooks: bindTx(protos.webhooks, state),
         devMailbox: bindTx(protos.devMailbox, state),
         presence: bindTx(protos.presence, state),
         rateLimits: bindTx(protos.rateLimits, state),
@@ -107,6 +111,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     events: standalone('events'),
     messages: standalone('messages'),
     outbox: standalone('outbox'),
+    webhooks: standalone('webhooks'),
     devMailbox: standalone('devMailbox'),
     presence: standalone('presence'),
     rateLimits: standalone('rateLimits'),

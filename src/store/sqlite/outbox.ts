@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
+import type { FailedDelivery, OutboxChannel, OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
 import type { Db } from './db.js';
 import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
 
 interface RawClaimed {
   id: number;
+  channel: OutboxChannel;
   agent: string;
   email: string;
   attempts: number;
@@ -17,25 +18,31 @@ interface RawClaimed {
   data: string;
 }
 
+const countsOf = (rows: { status: OutboxStatus; n: number }[]): OutboxCounts => {
+  const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
+  for (const row of rows) counts[row.status] = row.n;
+  return counts;
+};
+
 /**
- * The durable outbox. `claimDue` is one guarded UPDATE of the row due soonest (pushing it out of sight for the
- * claim's duration): with one writer at a time on the file, two claims can never take the same row.
+ * The durable outbox of every channel. `claimMany` is one guarded UPDATE of the rows due soonest (pushing them out
+ * of sight for the claim's duration): with one writer at a time on the file, two claims can never take the same row.
  */
 export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
   const expander = createSqliteEventExpander(db);
   const q = {
     enqueue: db.prepare(
-      `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at, channel) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (event_id, agent) DO NOTHING`,
     ),
-    claim: db.prepare<[number, number], { id: number }>(
-      `UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
-       WHERE id = (SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?
-                   ORDER BY next_attempt_at, id LIMIT 1)
+    claim: db.prepare<[number, number, string, number, number], { id: number }>(
+      `UPDATE outbox SET next_attempt_at = ?, last_attempt_at = ?, attempts = attempts + 1
+       WHERE id IN (SELECT id FROM outbox WHERE channel = ? AND status = 'queued' AND next_attempt_at <= ?
+                    ORDER BY next_attempt_at, id LIMIT ?)
        RETURNING id`,
     ),
     withEvent: db.prepare<[number], RawClaimed>(
-      `SELECT o.id, o.agent, o.email, o.attempts, o.created_at, o.event_id, e.type, e.at, e.task_id, e.data
+      `SELECT o.id, o.channel, o.agent, o.email, o.attempts, o.created_at, o.event_id, e.type, e.at, e.task_id, e.data
        FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = ?`,
     ),
     markSent: db.prepare(
@@ -43,9 +50,25 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
     ),
     retryAt: db.prepare(`UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'queued'`),
     markFailed: db.prepare(`UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ? AND status = 'queued'`),
-    nextDue: db.prepare<[], number | null>(`SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'`),
-    counts: db.prepare<[], { status: OutboxStatus; n: number }>(
-      'SELECT status, count(*) AS n FROM outbox GROUP BY status',
+    nextDue: db.prepare<[string], number | null>(
+      `SELECT min(next_attempt_at) FROM outbox WHERE channel = ? AND status = 'queued'`,
+    ),
+    counts: db.prepare<[string], { status: OutboxStatus; n: number }>(
+      'SELECT status, count(*) AS n FROM outbox WHERE channel = ? GROUP BY status',
+    ),
+    agentCounts: db.prepare<[string, string], { status: OutboxStatus; n: number }>(
+      'SELECT status, count(*) AS n FROM outbox WHERE agent = ? AND channel = ? GROUP BY status',
+    ),
+    failedOf: db.prepare<[string, string, number], FailedDelivery>(
+      `SELECT event_id AS eventId, attempts, last_error AS lastError, last_attempt_at AS lastAttemptAt FROM outbox
+       WHERE agent = ? AND channel = ? AND status = 'failed' ORDER BY id DESC LIMIT ?`,
+    ),
+    requeue: db.prepare(
+      `UPDATE outbox SET status = 'queued', next_attempt_at = ?, created_at = ?, attempts = 0
+       WHERE agent = ? AND channel = ? AND status = 'failed'`,
+    ),
+    failQueued: db.prepare(
+      `UPDATE outbox SET status = 'failed', last_error = ? WHERE agent = ? AND channel = ? AND status = 'queued'`,
     ),
     instanceId: db.prepare<[], string | undefined>("SELECT value FROM meta WHERE key = 'mail_instance_id'"),
     setInstanceId: db.prepare("INSERT INTO meta (key, value) VALUES ('mail_instance_id', ?) ON CONFLICT DO NOTHING"),
@@ -53,42 +76,44 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
   q.nextDue.pluck();
   q.instanceId.pluck();
 
+  const itemOf = (raw: RawClaimed): OutboxItem => ({
+    id: raw.id,
+    channel: raw.channel,
+    agent: raw.agent,
+    address: raw.email,
+    attempts: raw.attempts,
+    createdAt: raw.created_at,
+    event: {
+      id: raw.event_id,
+      type: raw.type,
+      at: raw.at,
+      taskId: raw.task_id,
+      recipients: [raw.agent],
+      data: expander()(raw.task_id, raw.data),
+    },
+  });
+
   const ops = {
-    /** Queues mail of `eventId` to `agent` at `email`; a second call for the same pair does nothing. */
-    enqueue(eventId: number, agent: string, email: string, at: number): void {
-      q.enqueue.run(eventId, agent, email, at, at);
+    enqueue(eventId: number, agent: string, address: string, at: number, channel: OutboxChannel = 'email'): void {
+      q.enqueue.run(eventId, agent, address, at, at, channel);
     },
 
-    /**
-     * Takes the row due soonest (at or before `now`) and hides it until `visibleAgainAt`, so that a sender that
-     * dies mid-send leaves the row to be retried then. `undefined` when nothing is due.
-     */
-    claimDue(now: number, visibleAgainAt: number): OutboxItem | undefined {
-      const claimed = q.claim.get(visibleAgainAt, now);
-      if (!claimed) return undefined;
-      const raw = q.withEvent.get(claimed.id) as RawClaimed;
-      return {
-        id: raw.id,
-        agent: raw.agent,
-        email: raw.email,
-        attempts: raw.attempts,
-        createdAt: raw.created_at,
-        event: {
-          id: raw.event_id,
-          type: raw.type,
-          at: raw.at,
-          taskId: raw.task_id,
-          recipients: [raw.agent],
-          data: expander()(raw.task_id, raw.data),
-        },
-      };
+    claimMany(channel: OutboxChannel, now: number, visibleAgainAt: number, limit: number): OutboxItem[] {
+      const claimed = q.claim.all(visibleAgainAt, now, channel, now, limit);
+      // RETURNING gives no order: hand them out in queueing order.
+      return claimed
+        .map(({ id }) => itemOf(q.withEvent.get(id) as RawClaimed))
+        .sort((a, b) => a.id - b.id);
+    },
+
+    claimDue(now: number, visibleAgainAt: number, channel: OutboxChannel = 'email'): OutboxItem | undefined {
+      return ops.claimMany(channel, now, visibleAgainAt, 1)[0];
     },
 
     markSent(id: number, at: number): void {
       q.markSent.run(at, id);
     },
 
-    /** Leaves the row queued, due again at `at` (ms), remembering why the last send failed. */
     retryAt(id: number, at: number, error: string): void {
       q.retryAt.run(at, error, id);
     },
@@ -97,15 +122,28 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
       q.markFailed.run(error, id);
     },
 
-    /** When the next queued row is due (ms), `undefined` when nothing is queued. */
-    nextDueAt(): number | undefined {
-      return (q.nextDue.get() as number | null) ?? undefined;
+    nextDueAt(channel: OutboxChannel = 'email'): number | undefined {
+      return (q.nextDue.get(channel) as number | null) ?? undefined;
     },
 
-    counts(): OutboxCounts {
-      const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
-      for (const row of q.counts.all()) counts[row.status] = row.n;
-      return counts;
+    counts(channel: OutboxChannel = 'email'): OutboxCounts {
+      return countsOf(q.counts.all(channel));
+    },
+
+    agentCounts(agent: string, channel: OutboxChannel): OutboxCounts {
+      return countsOf(q.agentCounts.all(agent, channel));
+    },
+
+    failedOf(agent: string, channel: OutboxChannel, limit: number): FailedDelivery[] {
+      return q.failedOf.all(agent, channel, limit);
+    },
+
+    requeueFailed(agent: string, channel: OutboxChannel, at: number): number {
+      return q.requeue.run(at, at, agent, channel).changes;
+    },
+
+    failQueued(agent: string, channel: OutboxChannel, error: string): number {
+      return q.failQueued.run(error, agent, channel).changes;
     },
 
     /**
@@ -119,5 +157,8 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
       return q.instanceId.get() as string;
     },
   };
-  return { ops, writes: ['enqueue', 'claimDue', 'markSent', 'retryAt', 'markFailed', 'instanceId'] };
+  return {
+    ops,
+    writes: ['enqueue', 'claimDue', 'claimMany', 'markSent', 'retryAt', 'markFailed', 'requeueFailed', 'failQueued', 'instanceId'],
+  };
 }

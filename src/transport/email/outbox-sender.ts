@@ -138,7 +138,7 @@ export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}
   const sendOne = async (item: OutboxItem) => {
     let mail: ReturnType<Composer['compose']>;
     try {
-      mail = composer.compose({ agent: item.agent, email: item.email, event: item.event });
+      mail = composer.compose({ agent: item.agent, email: item.address, event: item.event });
     } catch (error) {
       // An event the composer cannot read will not read better later; it must not pause the outbox either.
       await outbox.markFailed(item.id, `cannot compose: ${reasonOf(error)}`);

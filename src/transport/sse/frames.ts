@@ -1,13 +1,17 @@
 import type { HubEvent } from '../../domain/types.js';
 
 /**
- * The SSE frame of an event: `id`, `event` and one `data` line holding `{"id","type","at",...data}`. The event's
- * own fields were serialised once when it was recorded; here they are only spliced in.
+ * An event as one JSON object, `{"id","type","at",...data}`: the SSE `data:` line, and the body of a webhook
+ * delivery. The event's own fields were serialised once when it was recorded; here they are only spliced in.
  */
-export function eventFrame(event: HubEvent): string {
+export function eventJson(event: HubEvent): string {
   const head = `{"id":${event.id},"type":${JSON.stringify(event.type)},"at":"${new Date(event.at).toISOString()}"`;
-  const rest = event.data.length > 2 ? `,${event.data.slice(1)}` : '}';
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${head}${rest}\n\n`;
+  return event.data.length > 2 ? `${head},${event.data.slice(1)}` : `${head}}`;
+}
+
+/** The SSE frame of an event: `id`, `event` and one `data` line holding `eventJson(event)`. */
+export function eventFrame(event: HubEvent): string {
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
 }
 
 /**
