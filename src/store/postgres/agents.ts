@@ -125,7 +125,7 @@ export function createAgentTable(s: Session): AgentTable {
     },
 
     async markAssigned(name, at) {
-      await s.count('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
+      await s.write('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
     },
 
     routingCandidates: (capability: string) =>

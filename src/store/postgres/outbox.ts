@@ -39,7 +39,7 @@ export function createOutboxTable(s: Session): OutboxTable {
     (await s.rows<{ value: string }>("SELECT value FROM meta WHERE key = 'mail_instance_id'"))[0]?.value;
   const table: OutboxTable = {
     async enqueue(eventId, agent, address, at, channel = 'email') {
-      await s.count(
+      await s.write(
         `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at, channel) VALUES ($1, $2, $3, $4, $4, $5)
          ON CONFLICT (event_id, agent) DO NOTHING`,
         [eventId, agent, address, at, channel],
