@@ -1,7 +1,8 @@
 /**
  * What gapless event ids cost on PostgreSQL: N concurrent writers, each committing transactions shaped like a task
  * creation (a task row, then its event for two agents), for a fixed time each. Three ways:
- * - `store`: the PostgreSQL store as the hub runs it (the events advisory lock taken before the id is drawn);
+ * - `store`: the PostgreSQL store as the hub runs it (group commit: concurrent transactions share one COMMIT and one
+ *   hold of the events advisory lock, see src/store/postgres/group-commit.ts);
  * - `lock`: the same statements in raw SQL, the lock taken with BEGIN (as the store does before a first write);
  * - `sequence`: the same without the lock: a plain sequence, NOT gapless (ids commit out of order), the baseline.
  * Reports events/s and commit latency (the whole transaction, BEGIN to COMMIT) p50/p99 per writer count.
@@ -13,7 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { EVENTS_LOCK } from '../src/store/postgres/locks.js';
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres/index.js';
-import { findPostgresBinDir, startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
+import { findPostgresBinDir, startPostgresCluster, type PostgresCluster } from './postgres-cluster.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, writers: { type: 'string', default: '1,2,4,8,16' } } });
 const SECONDS = Number(values.seconds);

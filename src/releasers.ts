@@ -55,3 +55,5 @@ export function listenError(error: unknown, variable: string, host: string, port
     cause: error,
   });
 }
+
+export type Releasers = ReturnType<typeof createReleasers>;

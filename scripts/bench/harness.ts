@@ -14,14 +14,21 @@ import type { WebhookResult } from './load/webhooks.js';
 import type { FloorThroughput } from './load/roundtrip.js';
 import type { BenchSizes } from './sizes.js';
 import { measureBullmq, type BullmqResults } from './bullmq.js';
+import { measurePostgres, type PostgresResults } from './postgres.js';
 
-export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'webhooks', 'bullmq'] as const;
+export const SCENARIOS = ['roundtrip', 'rpcThroughput', 'assign', 'streams', 'email', 'webhooks', 'bullmq', 'postgres'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   sizes: BenchSizes;
-  /** Measurements to run (default: all). */
+  /** Measurements to run (default: all, `postgres` only when `postgres` is set). */
   only?: readonly Scenario[];
+  /**
+   * Run the PostgreSQL part (when `only` does not say): `true` on a throwaway cluster of its own (skipped with a
+   * notice when PostgreSQL is not installed), or `{ url }` of a server's maintenance database to create the
+   * bench's databases in. Default false: the smoke run stays short.
+   */
+  postgres?: boolean | { url: string };
   /** Node options for the hub processes, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']`. */
   hubNodeArgs?: string[];
   log?: (line: string) => void;
@@ -46,10 +53,15 @@ export interface BenchResults {
   webhooks?: WebhookResult;
   /** BullMQ on Redis, the baseline the rpc figures are compared with (issue 17). */
   bullmq?: BullmqResults;
+  /** The PostgreSQL part (see postgres.ts): its SQLite counterparts above are its same-run baselines. */
+  postgres?: PostgresResults;
 }
 
-/** Environment of every hub the bench starts, on top of the port, data dir and SMTP port. */
-export const HUB_ENV = { TASKHUB_RATE_LIMIT: '0', TASKHUB_BROADCAST_LIMIT: '0' };
+/**
+ * Environment of every hub the bench starts, on top of the port, data dir and SMTP port. The connection cap
+ * (default 1,000) is raised above the streams run's 5,000 streams plus its clients, or the hub sheds them.
+ */
+export const HUB_ENV = { TASKHUB_RATE_LIMIT: '0', TASKHUB_BROADCAST_LIMIT: '0', TASKHUB_MAX_CONNECTIONS: '20000' };
 
 async function withChild<C extends Child, T>(start: () => Promise<C>, use: (child: C) => Promise<T>): Promise<T> {
   const child = await start();
@@ -64,7 +76,8 @@ type Log = (line: string) => void;
 
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const log = options.log ?? (() => {});
-  const wanted = (name: Scenario) => !options.only || options.only.includes(name);
+  const wanted = (name: Scenario) =>
+    options.only ? options.only.includes(name) : name !== 'postgres' || Boolean(options.postgres);
   const started = Date.now();
   const results: BenchResults = {
     machine: describeMachine(),
@@ -79,6 +92,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   if (wanted('streams')) results.streams = await measureStreams(options, log);
   if (wanted('email')) results.email = await measureEmail(options, log);
   if (wanted('webhooks')) results.webhooks = await measureWebhooks(options, log);
+  if (wanted('postgres')) {
+    results.postgres = await measurePostgres({
+      sizes: options.sizes,
+      url: typeof options.postgres === 'object' ? options.postgres.url : undefined,
+      hubEnv: HUB_ENV,
+      hubNodeArgs: options.hubNodeArgs,
+      log,
+    });
+  }
   results.seconds = Math.round((Date.now() - started) / 1000);
   return results;
 }

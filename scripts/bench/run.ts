@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: measures taskhub on this machine and writes `bench/results.json` and `bench/results.md`.
  *
- *   npm run bench [-- --only roundtrip,streams] [--smoke] [--out DIR] [--cpu-prof-dir DIR]
+ *   npm run bench [-- --only roundtrip,streams,postgres] [--smoke] [--postgres] [--postgres-url URL]
+ *                    [--out DIR] [--cpu-prof-dir DIR]
  *
- * `--smoke` runs every measurement at tiny sizes (seconds, not minutes); `--cpu-prof-dir` puts every hub under
- * `node --cpu-prof` and leaves its `.cpuprofile` there.
+ * `--smoke` runs every measurement at tiny sizes (seconds, not minutes), leaving the PostgreSQL part out unless
+ * `--postgres` (or `--only postgres`) asks for it; `--postgres-url` runs that part on a server of your own (its
+ * maintenance database, where the bench creates and drops its databases) instead of a throwaway cluster;
+ * `--cpu-prof-dir` puts every hub under `node --cpu-prof` and leaves its `.cpuprofile` there.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +20,8 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     smoke: { type: 'boolean', default: false },
+    postgres: { type: 'boolean', default: false },
+    'postgres-url': { type: 'string' },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench') },
     'cpu-prof-dir': { type: 'string' },
   },
@@ -31,6 +36,7 @@ const profileDir = values['cpu-prof-dir'];
 const results = await runBench({
   sizes: values.smoke ? SMOKE : FULL,
   only,
+  postgres: values['postgres-url'] ? { url: values['postgres-url'] } : !values.smoke || values.postgres,
   hubNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [],
   log: (line) => process.stdout.write(`[bench] ${line}\n`),
 });

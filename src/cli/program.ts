@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { TaskhubClient } from '../client/index.js';
+import { TASKHUB_VERSION as VERSION } from '../version.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerBackupCommand } from './commands/backup.js';
 import { registerLiveCommands } from './commands/live.js';
@@ -43,8 +44,6 @@ function resolveToken(io: Io, given: string | undefined): string {
   }
 }
 
-/** The package version; package.json is two levels up from both src/cli and dist/cli. */
-const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function createProgram(io: Io): Command {
   const program = new Command('taskhub')

@@ -51,21 +51,22 @@ describe('PostgreSQL store: claims across connections, and faults', () => {
     expect((await hubs[2]!.outbox.claimDue(60_000, 120_000))?.attempts).toBe(2);
   });
 
-  it('lets a batch of transitions and a racing single transition both finish, without a deadlock', async () => {
+  it('lets a batch of transitions and a racing single transition on another hub both finish, without a deadlock', async () => {
     db = await createTestDatabase();
-    const store = await openPostgresStore(db.url, { max: 4 });
-    stores.push(store);
+    // Two hubs: within one store, transactions run one after another in the group commit and cannot interleave.
+    const [store, other] = await Promise.all([0, 1].map(() => openPostgresStore(db!.url, { max: 4 })));
+    stores.push(store!, other!);
     const task = (id: string) => ({
       id, kind: 'task' as const, task: 't', payload: null, capability: null, priority: 1, assigner: 'a', target: 'b',
       deadline: null, idempotencyKey: null, createdAt: 1,
     });
-    await store.tasks.insert(task('A'));
-    await store.tasks.insert(task('B'));
+    await store!.tasks.insert(task('A'));
+    await store!.tasks.insert(task('B'));
     const event = (taskId: string) => ({ type: 'task.expired', at: 2, taskId, recipients: ['a'], data: '{}' });
     let racerStarted!: () => void;
     const started = new Promise<void>((resolve) => (racerStarted = resolve));
     // The sweeper's shape: expire A and record it, then (once the racer is under way) expire B in the same transaction.
-    const batch = store.transaction(async (tx) => {
+    const batch = store!.transaction(async (tx) => {
       await tx.tasks.transition('A', ['assigned'], 'expired', {}, 2);
       await tx.events.append(event('A'));
       await started;
@@ -73,9 +74,9 @@ describe('PostgreSQL store: claims across connections, and faults', () => {
       if (b) await tx.events.append(event('B'));
       return b?.status;
     });
-    // An agent finishing B meanwhile. Deliberately interleaved with the batch (which a hub would not do) to build
-    // the lock order that deadlocks when a transaction may wait for the events lock while it holds a row.
-    const racer = store.transaction(async (tx) => {
+    // An agent finishing B meanwhile on the other hub. Deliberately interleaved with the batch (which a hub would not
+    // do) to build the lock order that deadlocks when a transaction may wait for the events lock while it holds a row.
+    const racer = other!.transaction(async (tx) => {
       const pending = tx.tasks.transition('B', ['assigned'], 'completed', {}, 3);
       setTimeout(racerStarted, 150);
       const b = await pending;
@@ -87,7 +88,7 @@ describe('PostgreSQL store: claims across connections, and faults', () => {
     const statuses = outcomes.map((o) => (o as PromiseFulfilledResult<string | undefined>).value);
     // Exactly one of them changed B.
     expect(statuses.filter((x) => x !== undefined)).toHaveLength(1);
-    expect((await store.events.listAll(0, 10)).length).toBe(2);
+    expect((await store!.events.listAll(0, 10)).length).toBe(2);
   });
 
   it('answers unavailable (with a retry delay) while the database cannot be reached', async () => {

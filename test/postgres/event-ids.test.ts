@@ -5,6 +5,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js
 const WRITERS = 6;
 const TRANSACTIONS_PER_WRITER = 60;
 const READERS = 2;
+/** Writers are spread over this many hubs: within one hub the group commit puts them one after another, across
+ * hubs only the events lock orders them. */
+const HUBS = 3;
 
 const newEvent = (writer: number, n: number) => ({
   type: 'test.event',
@@ -17,15 +20,19 @@ const newEvent = (writer: number, n: number) => ({
 describe('PostgreSQL event ids', () => {
   let db: TestDatabase | undefined;
   let store: PostgresStore | undefined;
+  const others: PostgresStore[] = [];
   afterEach(async () => {
+    await Promise.all(others.splice(0).map((o) => o.close()));
     await store?.close();
     await db?.drop();
   });
 
-  it('never let a reader polling afterId see an id below one it has already seen, whatever concurrent writers do', async () => {
+  it('never let a reader polling afterId see an id below one it has already seen, whatever concurrent writers on several hubs do', async () => {
     db = await createTestDatabase();
     store = await openPostgresStore(db.url, { max: WRITERS + READERS + 2 });
     const s = store;
+    for (let h = 1; h < HUBS; h++) others.push(await openPostgresStore(db.url, { max: 4 }));
+    const hubs = [s, ...others];
     let writing = true;
     const violations: string[] = [];
     const seenByReader = Array.from({ length: READERS }, () => [] as number[]);
@@ -46,7 +53,7 @@ describe('PostgreSQL event ids', () => {
     // window in which a plain sequence lets a later id commit first and be read before the earlier one.
     const write = async (writer: number) => {
       for (let n = 0; n < TRANSACTIONS_PER_WRITER; n++) {
-        await s.transaction(async (tx) => {
+        await hubs[writer % HUBS]!.transaction(async (tx) => {
           await tx.events.append(newEvent(writer, n));
           await tx.tasks.get('none');
           if (n % 2 === 0) await tx.events.append(newEvent(writer, n));

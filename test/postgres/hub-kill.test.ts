@@ -60,6 +60,8 @@ describe('kill -9 of one hub process under load', () => {
     const claimedByA = eventIdOf(inFlight!);
 
     const stream = openStream(a.url, worker.token);
+    // Open before the rpc: a fresh stream delivers only events after its ready frame.
+    await stream.waitFor((events) => events.some((e) => e.type === 'ready'), 15_000);
     const rpcBody = { target: 'worker', task: 'answer me', idempotencyKey: 'rpc-1', timeout: 60 };
     const firstCall = call(a, caller.token, 'POST', '/api/tasks/rpc', rpcBody).catch((error: unknown) => error);
     const answered: string[] = [];
@@ -74,7 +76,7 @@ describe('kill -9 of one hub process under load', () => {
     };
     let afterKill = 0;
     try {
-      await stream.waitFor((events) => events.some((e) => e.data.task?.task === 'answer me'));
+      await stream.waitFor((events) => events.some((e) => e.data.task?.task === 'answer me'), 15_000);
       const loadA = [0, 1, 2].map(() => writeTo(a, () => false));
       const loadB = [0, 1].map(() => writeTo(b, () => killed && ++afterKill > 60));
       await expect.poll(() => answered.length, { timeout: 20_000, interval: 10 }).toBeGreaterThan(80);

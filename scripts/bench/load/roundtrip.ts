@@ -12,6 +12,11 @@ export interface RoundtripParams {
   warmup: number;
   /** Absent for the floor. */
   adminToken?: string;
+  /**
+   * The hub the echo agent streams from and completes through, when it is not `url` (the cross-hub round trip:
+   * caller on one hub, agent on another, both on one PostgreSQL database). Default `url`.
+   */
+  agentUrl?: string;
 }
 
 async function sequential(calls: number, warmup: number, once: (i: number) => Promise<void>): Promise<Latency> {
@@ -54,11 +59,11 @@ export function startEchoWorker(url: string, token: string, client = createJsonC
   };
 }
 
-export async function rpcRoundtrip({ url, calls, warmup, adminToken }: RoundtripParams): Promise<Latency> {
+export async function rpcRoundtrip({ url, calls, warmup, adminToken, agentUrl = url }: RoundtripParams): Promise<Latency> {
   const client = createJsonClient(url, 1);
   const tokens = await createAgents(client, adminToken!, ['caller']);
   const workerToken = (await createAgents(client, adminToken!, ['worker'], { capabilities: ['echo'] })).get('worker')!;
-  const worker = startEchoWorker(url, workerToken);
+  const worker = startEchoWorker(agentUrl, workerToken);
   try {
     await worker.opened;
     const caller = tokens.get('caller')!;

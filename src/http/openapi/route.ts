@@ -1,10 +1,6 @@
-import fs from 'node:fs';
 import { Router } from 'express';
+import { TASKHUB_VERSION as VERSION } from '../../version.js';
 import { buildOpenApi } from './document.js';
-
-/** The package version; package.json is three levels up from both src/http/openapi and dist/http/openapi. */
-const VERSION = (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
 
 /**
  * `GET /openapi.json` (no token). The document is built once per server URL: `publicUrl` when set, else the

@@ -1,27 +1,8 @@
 import { OPEN_STATUSES } from '../../domain/task-status.js';
-import type { AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
+import type { AgentPatch, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
+import { agentFromRaw as fromRaw, type RawAgent } from '../rows.js';
 import type { Session } from './session.js';
 import { sqlList } from './sql.js';
-
-interface RawAgent {
-  name: string;
-  capabilities: string;
-  email: string | null;
-  description: string | null;
-  created_at: number;
-  last_seen: number | null;
-  last_assigned_at: number | null;
-}
-
-const fromRaw = (raw: RawAgent): AgentRow => ({
-  name: raw.name,
-  capabilities: JSON.parse(raw.capabilities) as string[],
-  email: raw.email,
-  description: raw.description,
-  createdAt: raw.created_at,
-  lastSeen: raw.last_seen,
-  lastAssignedAt: raw.last_assigned_at,
-});
 
 const BUMP_TOKEN_VERSION = `INSERT INTO agent_token_versions (name, version) VALUES ($1, 1)
   ON CONFLICT (name) DO UPDATE SET version = agent_token_versions.version + 1 RETURNING version`;
@@ -125,7 +106,7 @@ export function createAgentTable(s: Session): AgentTable {
     },
 
     async markAssigned(name, at) {
-      await s.count('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
+      await s.write('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
     },
 
     routingCandidates: (capability: string) =>

@@ -1,31 +1,10 @@
-import type { DevMail, DevMailboxTable, DevMailPreview } from '../store.js';
+import type { DevMailboxTable, DevMailPreview } from '../store.js';
+import { mailFromRaw as fromRaw, type RawMail } from '../rows.js';
 import type { Session } from './session.js';
-
-interface RawMail {
-  id: number;
-  sender: string;
-  recipient: string;
-  subject: string;
-  headers: string;
-  text: string;
-  json: string | null;
-  received_at: number;
-}
 
 interface RawPreview extends RawMail {
   cut: boolean;
 }
-
-const fromRaw = (raw: RawMail): DevMail => ({
-  id: raw.id,
-  from: raw.sender,
-  to: raw.recipient,
-  subject: raw.subject,
-  headers: JSON.parse(raw.headers) as Record<string, string>,
-  text: raw.text,
-  json: raw.json === null ? null : JSON.parse(raw.json),
-  receivedAt: raw.received_at,
-});
 
 /** The size a kept mail counts for, in bytes, as the SQLite store counts it. */
 const SIZE_SQL = 'octet_length(subject) + octet_length(headers) + octet_length(text) + coalesce(octet_length(json), 0)';

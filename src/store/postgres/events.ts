@@ -1,26 +1,8 @@
 import type { HubEvent } from '../../domain/types.js';
 import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
+import { eventFromRaw as fromRaw, type RawEvent } from '../rows.js';
 import { expanderFor } from './event-expander.js';
 import type { Session } from './session.js';
-
-interface RawEvent {
-  id: number;
-  type: string;
-  at: number;
-  task_id: string | null;
-  data: string;
-}
-
-type Expand = (taskId: string | null, data: string) => string;
-
-const fromRaw = (raw: RawEvent, recipients: readonly string[], expand: Expand): HubEvent => ({
-  id: raw.id,
-  type: raw.type,
-  at: raw.at,
-  taskId: raw.task_id,
-  recipients,
-  data: expand(raw.task_id, raw.data),
-});
 
 // The event and who it is for in one round trip.
 const APPEND = `WITH e AS (

@@ -7,10 +7,11 @@ import { createEventFeed } from './feed.js';
 import { migrate } from './migrate.js';
 import { createMessageTable } from './messages.js';
 import { createOutboxTable } from './outbox.js';
+import { createGroupCommit, MAX_BATCH_CHANGES, MAX_BATCH_MS } from './group-commit.js';
 import { createPool, type PoolOptions } from './pool.js';
 import { createPresenceTable } from './presence.js';
 import { createRateLimitTable } from './rate-limits.js';
-import { createPoolSession, inTransaction, type Session } from './session.js';
+import { createPoolSession, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
 import { createWebhookTable } from './webhooks.js';
 
@@ -41,9 +42,11 @@ export type PostgresStore = Store & {
 
 /**
  * The PostgreSQL store on a `pg.Pool` (`url` is `postgres://…`), migrations applied first (see migrate.ts).
- * Each table operation on the store runs on a pooled connection of its own; `transaction` holds one client for
- * BEGIN, `fn(tx)`, COMMIT (ROLLBACK when `fn` throws), then releases it. Commits are as durable as the server is
- * configured (`synchronous_commit` on by default). An unreachable database rejects with `HubError('unavailable')`.
+ * Each single-statement operation on the store runs on a pooled connection of its own. `transaction` (and each
+ * operation of several statements) is a change in the group commit (group-commit.ts): changes run one after
+ * another on one writer connection, as savepoints of a batch that commits once for up to {@link MAX_BATCH_CHANGES}
+ * of them or {@link MAX_BATCH_MS} ms. Commits are as durable as the server is configured (`synchronous_commit` on
+ * by default). An unreachable database rejects with `HubError('unavailable')`.
  */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const store = createPostgresStore(url, options);
@@ -62,6 +65,9 @@ export function createPostgresStore(
   options: PoolOptions & { onFeedError?: (error: unknown) => void } = {},
 ): PostgresStore {
   const pool = createPool(url, options);
+  // The writer's own pool of one: it replaces a connection that broke, and reads never queue in front of it.
+  const writer = createPool(url, { ...options, max: 1 }, { pipeline: true });
+  const groupCommit = createGroupCommit(writer);
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -71,17 +77,17 @@ export function createPostgresStore(
     return promise;
   };
   return {
-    ...tablesOn(createPoolSession(pool, () => closing !== undefined)),
+    ...tablesOn(createPoolSession(pool, (fn) => track(groupCommit.transaction(fn)), () => closing !== undefined)),
     pool,
     feed: createEventFeed(url, pool, options.onFeedError),
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
       if (closing) return Promise.reject(new Error('store: the store is closed'));
-      return track(inTransaction(pool, (session) => fn(tablesOn(session))));
+      return track(groupCommit.transaction((session) => fn(tablesOn(session))));
     },
     close() {
       return (closing ??= (async () => {
         await Promise.allSettled([...inFlight]);
-        await pool.end();
+        await Promise.all([pool.end(), writer.end()]);
       })());
     },
   } satisfies PostgresStore;

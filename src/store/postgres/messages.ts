@@ -1,31 +1,6 @@
-import type { MessageRecord, MessageTable, NewMessage } from '../store.js';
+import type { MessageTable, NewMessage } from '../store.js';
+import { messageFromRaw as fromRaw, type RawMessage } from '../rows.js';
 import type { Session } from './session.js';
-
-interface RawMessage {
-  seq: number;
-  id: string;
-  thread_id: string;
-  sender: string;
-  recipient: string;
-  subject: string;
-  body: string;
-  in_reply_to: string | null;
-  created_at: number;
-  read_at: number | null;
-}
-
-const fromRaw = (raw: RawMessage): MessageRecord => ({
-  seq: raw.seq,
-  id: raw.id,
-  threadId: raw.thread_id,
-  from: raw.sender,
-  to: raw.recipient,
-  subject: raw.subject,
-  body: raw.body,
-  inReplyTo: raw.in_reply_to,
-  createdAt: raw.created_at,
-  readAt: raw.read_at,
-});
 
 /** The messages table on `s`: one row per recipient. */
 export function createMessageTable(s: Session): MessageTable {

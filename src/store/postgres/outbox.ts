@@ -1,21 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { FailedDelivery, OutboxChannel, OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
+import type { FailedDelivery, OutboxItem, OutboxTable } from '../store.js';
+import { outboxCountsOf, outboxItemFromRaw, type RawClaimed } from '../rows.js';
 import { expanderFor } from './event-expander.js';
 import type { Session } from './session.js';
-
-interface RawClaimed {
-  id: number;
-  channel: OutboxChannel;
-  agent: string;
-  email: string;
-  attempts: number;
-  created_at: number;
-  event_id: number;
-  type: string;
-  at: number;
-  task_id: string | null;
-  data: string;
-}
 
 // One statement: the due rows of a channel no other claimant holds (SKIP LOCKED: hubs claiming at once take
 // different rows instead of queueing on the same ones), pushed out of sight until the claim ends, returned with
@@ -27,19 +14,13 @@ const CLAIM = `WITH next AS (
   FROM next, events e WHERE o.id = next.id AND e.id = o.event_id
   RETURNING o.id, o.channel, o.agent, o.email, o.attempts, o.created_at, o.event_id, e.type, e.at, e.task_id, e.data`;
 
-const countsOf = (rows: { status: OutboxStatus; n: number }[]): OutboxCounts => {
-  const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
-  for (const row of rows) counts[row.status] = row.n;
-  return counts;
-};
-
 /** The outbox on `s`; each operation is one statement, guarded by `status` where it settles a row. */
 export function createOutboxTable(s: Session): OutboxTable {
   const instanceId = async () =>
     (await s.rows<{ value: string }>("SELECT value FROM meta WHERE key = 'mail_instance_id'"))[0]?.value;
   const table: OutboxTable = {
     async enqueue(eventId, agent, address, at, channel = 'email') {
-      await s.count(
+      await s.write(
         `INSERT INTO outbox (event_id, agent, email, next_attempt_at, created_at, channel) VALUES ($1, $2, $3, $4, $4, $5)
          ON CONFLICT (event_id, agent) DO NOTHING`,
         [eventId, agent, address, at, channel],
@@ -51,22 +32,7 @@ export function createOutboxTable(s: Session): OutboxTable {
       if (raws.length === 0) return [];
       const expand = await expanderFor(s, raws);
       return raws
-        .map((raw) => ({
-          id: raw.id,
-          channel: raw.channel,
-          agent: raw.agent,
-          address: raw.email,
-          attempts: raw.attempts,
-          createdAt: raw.created_at,
-          event: {
-            id: raw.event_id,
-            type: raw.type,
-            at: raw.at,
-            taskId: raw.task_id,
-            recipients: [raw.agent],
-            data: expand(raw.task_id, raw.data),
-          },
-        }))
+        .map((raw) => outboxItemFromRaw(raw, expand))
         .sort((a, b) => a.id - b.id);
     },
 
@@ -98,13 +64,13 @@ export function createOutboxTable(s: Session): OutboxTable {
     },
 
     async counts(channel = 'email') {
-      return countsOf(
+      return outboxCountsOf(
         await s.rows('SELECT status, count(*)::int AS n FROM outbox WHERE channel = $1 GROUP BY status', [channel]),
       );
     },
 
     async agentCounts(agent, channel) {
-      return countsOf(
+      return outboxCountsOf(
         await s.rows('SELECT status, count(*)::int AS n FROM outbox WHERE agent = $1 AND channel = $2 GROUP BY status', [
           agent,
           channel,

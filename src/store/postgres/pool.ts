@@ -30,9 +30,13 @@ export interface PoolOptions {
   onIdleError?: (error: Error) => void;
 }
 
-/** A pool on `url` whose int8 values are numbers. An idle client's error never crashes the process. */
-export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+/**
+ * A pool on `url` whose int8 values are numbers. An idle client's error never crashes the process. `pipeline`
+ * makes its clients send each query at once instead of after the previous one's answer (the group commit's writer).
+ */
+export function createPool(url: string, options: PoolOptions = {}, { pipeline = false } = {}): pg.Pool {
   const pool = new pg.Pool({
+    pipeline,
     connectionString: url,
     max: options.max ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS,

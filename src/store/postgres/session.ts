@@ -5,8 +5,9 @@ import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
 /**
- * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction's
- * client. Table modules are written once against this and bound to either.
+ * Where a table module runs its SQL: the pool (each operation on its own, see `atomic`) or one open transaction
+ * (a change in a group-commit batch, group-commit.ts). Table modules are written once against this and bound to
+ * either.
  */
 export interface Session {
   /** Runs one statement and returns its rows; an unreachable database rejects with `HubError('unavailable')`. */
@@ -14,8 +15,14 @@ export interface Session {
   /** Runs one statement and returns how many rows it changed. */
   count(sql: string, params?: readonly unknown[]): Promise<number>;
   /**
-   * Runs `fn` atomically: inside a transaction simply on it, on the pool as a short transaction of its own (for
-   * the operations that take more than one statement).
+   * Runs one statement whose outcome nobody reads. Inside a group-commit change it is only sent: the change goes
+   * on without waiting for the answer (a round trip saved), and if the statement fails the change fails with it.
+   */
+  write(sql: string, params?: readonly unknown[]): Promise<void>;
+  /**
+   * Runs `fn` atomically: inside a transaction simply on it; on the pool as a change of its own in the group commit
+   * (for the operations that take more than one statement), or, with `eventsLock: false`, as a short transaction
+   * of its own beside the group commit.
    */
   atomic<T>(fn: (session: Session) => Promise<T>, options?: AtomicOptions): Promise<T>;
   /** Says that events were written: other hubs are notified once, when the transaction commits. */
@@ -25,8 +32,9 @@ export interface Session {
 export interface AtomicOptions {
   /**
    * Whether a transaction of its own takes the events lock before its first write (see createClientSession).
-   * Default true. Only work that writes no event and locks nothing an event-writing transaction waits for may
-   * pass false (presence): it then neither waits for nor holds back the writers of events.
+   * Default true: it is then a change in the group commit. Only work that writes no event and locks nothing an
+   * event-writing transaction waits for may pass false (presence): it then runs on the pool, neither waiting for
+   * nor holding back the writers of events (nor queueing behind their batches).
    */
   eventsLock?: boolean;
 }
@@ -40,7 +48,8 @@ const nameOf = (text: string) => {
   return name;
 };
 
-async function run(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
+/** Runs one statement as a named prepared statement; an unreachable database rejects with `HubError('unavailable')`. */
+export async function runOn(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
   try {
     return await client.query({ name: nameOf(text), text, values: params as unknown[] });
   } catch (error) {
@@ -48,7 +57,10 @@ async function run(client: pg.Pool | pg.PoolClient, text: string, params: readon
   }
 }
 
-/** Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. */
+/**
+ * Runs `fn` in BEGIN … COMMIT on a pooled client; ROLLBACK when it throws; a broken client is not reused. Only for
+ * `atomic(fn, { eventsLock: false })`: every other transaction is a change in the group commit.
+ */
 export async function inTransaction<T>(
   pool: pg.Pool,
   fn: (session: Session) => Promise<T>,
@@ -72,8 +84,8 @@ export async function inTransaction<T>(
     const result = await fn(session.session);
     session.close();
     // NOTIFY is transactional: delivered at COMMIT, dropped with a ROLLBACK.
-    if (session.notify()) await run(client, NOTIFY);
-    if (session.begun()) await run(client, 'COMMIT');
+    if (session.notify()) await runOn(client, NOTIFY);
+    if (session.begun()) await runOn(client, 'COMMIT');
     return result;
   } catch (error) {
     session.close();
@@ -89,13 +101,14 @@ export async function inTransaction<T>(
   }
 }
 
-const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
-const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
+export const NOTIFY = `SELECT pg_notify('${EVENTS_CHANNEL}', '')`;
+export const LOCK_EVENTS = `SELECT pg_advisory_xact_lock(${EVENTS_LOCK})`;
 
 // Statements that write or lock rows. Checked by text once per statement text.
 const WRITES = /^\s*(INSERT|UPDATE|DELETE|WITH|MERGE)\b|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)\b/i;
 const writes = new Map<string, boolean>();
-const isWrite = (sql: string) => {
+/** True when `sql` writes or locks rows: a transaction takes the events lock before its first such statement. */
+export const isWrite = (sql: string) => {
   let write = writes.get(sql);
   if (write === undefined) writes.set(sql, (write = WRITES.test(sql)));
   return write;
@@ -135,11 +148,15 @@ function createClientSession(client: pg.PoolClient, eventsLock: boolean): {
   const session: Session = {
     async rows<R>(sql: string, params?: readonly unknown[]) {
       await prepare(sql);
-      return (await run(client, sql, params)).rows as R[];
+      return (await runOn(client, sql, params)).rows as R[];
     },
     async count(sql, params) {
       await prepare(sql);
-      return (await run(client, sql, params)).rowCount ?? 0;
+      return (await runOn(client, sql, params)).rowCount ?? 0;
+    },
+    async write(sql, params) {
+      await prepare(sql);
+      await runOn(client, sql, params);
     },
     atomic: (fn) => fn(session),
     async wroteEvents() {
@@ -156,26 +173,37 @@ function createClientSession(client: pg.PoolClient, eventsLock: boolean): {
   };
 }
 
-/** The pool as a session: each statement alone, `atomic` in a transaction of its own; refused once `closed()`. */
-export function createPoolSession(pool: pg.Pool, closed: () => boolean): Session {
+/**
+ * The pool as a session: each statement alone; `atomic` a change of its own in the group commit (`atomic`), or a
+ * transaction of its own on the pool with `eventsLock: false`; refused once `closed()`.
+ */
+export function createPoolSession(
+  pool: pg.Pool,
+  atomic: <T>(fn: (session: Session) => Promise<T>) => Promise<T>,
+  closed: () => boolean,
+): Session {
   const check = () => {
     if (closed()) throw new Error('store: the store is closed');
   };
   return {
     async rows<R>(sql: string, params?: readonly unknown[]) {
       check();
-      return (await run(pool, sql, params)).rows as R[];
+      return (await runOn(pool, sql, params)).rows as R[];
     },
     async count(sql, params) {
       check();
-      return (await run(pool, sql, params)).rowCount ?? 0;
+      return (await runOn(pool, sql, params)).rowCount ?? 0;
+    },
+    async write(sql, params) {
+      check();
+      await runOn(pool, sql, params);
     },
     async atomic(fn, options) {
       check();
-      return inTransaction(pool, fn, options);
+      return options?.eventsLock === false ? inTransaction(pool, fn, options) : atomic(fn);
     },
     async wroteEvents() {
-      await run(pool, NOTIFY);
+      await runOn(pool, NOTIFY);
     },
   };
 }

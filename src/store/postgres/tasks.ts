@@ -1,69 +1,8 @@
 import { LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
-import type { TaskKind } from '../../domain/types.js';
-import type { NewTask, TaskPatch, TaskRecord, TaskTable } from '../store.js';
+import type { NewTask, TaskPatch, TaskTable } from '../store.js';
+import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw as fromRaw, toJson, type RawTask } from '../rows.js';
 import type { Session } from './session.js';
 import { sqlList } from './sql.js';
-
-interface RawTask {
-  seq: number;
-  id: string;
-  kind: TaskKind;
-  task: string;
-  payload: string | null;
-  capability: string | null;
-  priority: number;
-  status: TaskStatus;
-  assigner: string;
-  target: string;
-  deadline: number | null;
-  result: string | null;
-  error: string | null;
-  attempts: number;
-  lease_expires_at: number | null;
-  lease_seconds: number | null;
-  idempotency_key: string | null;
-  created_at: number;
-  updated_at: number;
-  claimed_at: number | null;
-  completed_at: number | null;
-}
-
-const COLUMNS: Record<keyof TaskPatch, string> = {
-  result: 'result',
-  error: 'error',
-  attempts: 'attempts',
-  leaseExpiresAt: 'lease_expires_at',
-  leaseSeconds: 'lease_seconds',
-  claimedAt: 'claimed_at',
-  completedAt: 'completed_at',
-};
-
-const parseJson = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
-const toJson = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
-
-const fromRaw = (raw: RawTask): TaskRecord => ({
-  seq: raw.seq,
-  id: raw.id,
-  kind: raw.kind,
-  task: raw.task,
-  payload: parseJson(raw.payload),
-  capability: raw.capability,
-  priority: raw.priority,
-  status: raw.status,
-  assigner: raw.assigner,
-  target: raw.target,
-  deadline: raw.deadline,
-  result: parseJson(raw.result),
-  error: raw.error,
-  attempts: raw.attempts,
-  leaseExpiresAt: raw.lease_expires_at,
-  leaseSeconds: raw.lease_seconds,
-  idempotencyKey: raw.idempotency_key,
-  createdAt: raw.created_at,
-  updatedAt: raw.updated_at,
-  claimedAt: raw.claimed_at,
-  completedAt: raw.completed_at,
-});
 
 const OPEN = sqlList(OPEN_STATUSES);
 const LEASED = sqlList(LEASED_STATUSES);

@@ -1,23 +1,8 @@
-import type { WebhookRow, WebhookTable } from '../store.js';
+import type { WebhookTable } from '../store.js';
+import { webhookFromRaw as rowOf, type RawWebhook } from '../rows.js';
 import type { Session } from './session.js';
 
-interface RawWebhook {
-  agent: string;
-  url: string;
-  events: string | null;
-  secret: string;
-  created_at: number;
-}
-
 const COLUMNS = 'agent, url, events, secret, created_at';
-
-const rowOf = (raw: RawWebhook): WebhookRow => ({
-  agent: raw.agent,
-  url: raw.url,
-  events: raw.events === null ? null : (JSON.parse(raw.events) as string[]),
-  secret: raw.secret,
-  createdAt: raw.created_at,
-});
 
 /** Agents' webhooks on `s`: one row per agent, replaced by each PUT. */
 export function createWebhookTable(s: Session): WebhookTable {

@@ -1,30 +1,9 @@
 import { OPEN_STATUSES } from '../../domain/task-status.js';
 import type { AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
+import { agentFromRaw as fromRaw, type RawAgent } from '../rows.js';
 import type { Db } from './db.js';
 import { sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
-
-interface RawAgent {
-  name: string;
-  capabilities: string;
-  email: string | null;
-  description: string | null;
-  created_at: number;
-  last_seen: number | null;
-  last_assigned_at: number | null;
-}
-
-function fromRaw(raw: RawAgent): AgentRow {
-  return {
-    name: raw.name,
-    capabilities: JSON.parse(raw.capabilities) as string[],
-    email: raw.email,
-    description: raw.description,
-    createdAt: raw.created_at,
-    lastSeen: raw.last_seen,
-    lastAssignedAt: raw.last_assigned_at,
-  };
-}
 
 /** The agents table (with their capabilities and token versions). */
 export function createAgentTable(db: Db): SyncTable<AgentTable> {

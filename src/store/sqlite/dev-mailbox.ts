@@ -1,32 +1,11 @@
 import type { DevMail, DevMailboxBounds, DevMailboxTable, DevMailPreview, NewDevMail } from '../store.js';
+import { mailFromRaw as fromRaw, type RawMail } from '../rows.js';
 import type { Db } from './db.js';
 import type { SyncTable } from './sync.js';
-
-interface RawMail {
-  id: number;
-  sender: string;
-  recipient: string;
-  subject: string;
-  headers: string;
-  text: string;
-  json: string | null;
-  received_at: number;
-}
 
 interface RawPreview extends RawMail {
   cut: number;
 }
-
-const fromRaw = (raw: RawMail): DevMail => ({
-  id: raw.id,
-  from: raw.sender,
-  to: raw.recipient,
-  subject: raw.subject,
-  headers: JSON.parse(raw.headers) as Record<string, string>,
-  text: raw.text,
-  json: raw.json === null ? null : JSON.parse(raw.json),
-  receivedAt: raw.received_at,
-});
 
 /** The size a kept mail counts for; octet_length reads a value's size without loading it. */
 const SIZE_SQL = 'octet_length(subject) + octet_length(headers) + octet_length(text) + coalesce(octet_length(json), 0)';

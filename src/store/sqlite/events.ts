@@ -1,27 +1,9 @@
 import type { HubEvent } from '../../domain/types.js';
 import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
+import { eventFromRaw as fromRaw, type RawEvent } from '../rows.js';
 import type { Db } from './db.js';
 import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
-
-interface RawEvent {
-  id: number;
-  type: string;
-  at: number;
-  task_id: string | null;
-  data: string;
-}
-
-type Expand = (taskId: string | null, data: string) => string;
-
-const fromRaw = (raw: RawEvent, recipients: readonly string[], expand: Expand): HubEvent => ({
-  id: raw.id,
-  type: raw.type,
-  at: raw.at,
-  taskId: raw.task_id,
-  recipients,
-  data: expand(raw.task_id, raw.data),
-});
 
 /** The event log and who each event is for. */
 export function createEventTable(db: Db): SyncTable<EventTable> {

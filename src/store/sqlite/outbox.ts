@@ -1,28 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FailedDelivery, OutboxChannel, OutboxCounts, OutboxItem, OutboxStatus, OutboxTable } from '../store.js';
+import { outboxCountsOf, outboxItemFromRaw, type RawClaimed } from '../rows.js';
 import type { Db } from './db.js';
 import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
-
-interface RawClaimed {
-  id: number;
-  channel: OutboxChannel;
-  agent: string;
-  email: string;
-  attempts: number;
-  created_at: number;
-  event_id: number;
-  type: string;
-  at: number;
-  task_id: string | null;
-  data: string;
-}
-
-const countsOf = (rows: { status: OutboxStatus; n: number }[]): OutboxCounts => {
-  const counts: OutboxCounts = { queued: 0, sent: 0, failed: 0 };
-  for (const row of rows) counts[row.status] = row.n;
-  return counts;
-};
 
 /**
  * The durable outbox of every channel. `claimMany` is one guarded UPDATE of the rows due soonest (pushing them out
@@ -76,22 +57,7 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
   q.nextDue.pluck();
   q.instanceId.pluck();
 
-  const itemOf = (raw: RawClaimed): OutboxItem => ({
-    id: raw.id,
-    channel: raw.channel,
-    agent: raw.agent,
-    address: raw.email,
-    attempts: raw.attempts,
-    createdAt: raw.created_at,
-    event: {
-      id: raw.event_id,
-      type: raw.type,
-      at: raw.at,
-      taskId: raw.task_id,
-      recipients: [raw.agent],
-      data: expander()(raw.task_id, raw.data),
-    },
-  });
+  const itemOf = (raw: RawClaimed): OutboxItem => outboxItemFromRaw(raw, expander());
 
   const ops = {
     enqueue(eventId: number, agent: string, address: string, at: number, channel: OutboxChannel = 'email'): void {
@@ -127,11 +93,11 @@ export function createOutboxTable(db: Db): SyncTable<OutboxTable> {
     },
 
     counts(channel: OutboxChannel = 'email'): OutboxCounts {
-      return countsOf(q.counts.all(channel));
+      return outboxCountsOf(q.counts.all(channel));
     },
 
     agentCounts(agent: string, channel: OutboxChannel): OutboxCounts {
-      return countsOf(q.agentCounts.all(agent, channel));
+      return outboxCountsOf(q.agentCounts.all(agent, channel));
     },
 
     failedOf(agent: string, channel: OutboxChannel, limit: number): FailedDelivery[] {

@@ -1,22 +1,7 @@
 import type { WebhookRow, WebhookTable } from '../store.js';
+import { webhookFromRaw as rowOf, type RawWebhook } from '../rows.js';
 import type { Db } from './db.js';
 import type { SyncTable } from './sync.js';
-
-interface RawWebhook {
-  agent: string;
-  url: string;
-  events: string | null;
-  secret: string;
-  created_at: number;
-}
-
-const rowOf = (raw: RawWebhook): WebhookRow => ({
-  agent: raw.agent,
-  url: raw.url,
-  events: raw.events === null ? null : (JSON.parse(raw.events) as string[]),
-  secret: raw.secret,
-  createdAt: raw.created_at,
-});
 
 /** Agents' webhooks: one row per agent, replaced by each PUT. */
 export function createWebhookTable(db: Db): SyncTable<WebhookTable> {

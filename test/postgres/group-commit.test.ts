@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommitFailedError, createGroupCommit, MAX_BATCH_CHANGES } from '../../src/store/postgres/group-commit.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
+import { createPool } from '../../src/store/postgres/pool.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js';
+
+const task = (id: string, text = 't') => ({
+  id, kind: 'task' as const, task: text, payload: null, capability: null, priority: 1, assigner: 'a', target: 'b',
+  deadline: null, idempotencyKey: null, createdAt: 1,
+});
+const event = (taskId: string) => ({ type: 'task.assigned', at: 1, taskId, recipients: ['a', 'b'], data: '{}' });
+
+describe('PostgreSQL group commit', () => {
+  let db: TestDatabase | undefined;
+  let store: PostgresStore | undefined;
+  const pools: pg.Pool[] = [];
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((p) => p.end()));
+    await store?.close();
+    store = undefined;
+    await db?.drop();
+  });
+
+  const open = async () => {
+    db = await createTestDatabase();
+    store = await openPostgresStore(db.url, { max: 4 });
+    return store;
+  };
+
+  it('commits concurrent changes together, at most MAX_BATCH_CHANGES to one transaction', async () => {
+    await open();
+    const writer = createPool(db!.url, { max: 1 }, { pipeline: true });
+    pools.push(writer);
+    const commit = createGroupCommit(writer);
+    const count = MAX_BATCH_CHANGES + 36;
+    // Each change reads the id of the transaction it runs in: changes of one batch share it.
+    const xids = await Promise.all(
+      Array.from({ length: count }, () =>
+        commit.transaction(async (s) => (await s.rows<{ x: string }>('SELECT pg_current_xact_id()::text AS x'))[0]!.x),
+      ),
+    );
+    const perTransaction = new Map<string, number>();
+    for (const x of xids) perTransaction.set(x, (perTransaction.get(x) ?? 0) + 1);
+    expect(perTransaction.size).toBeGreaterThanOrEqual(2);
+    expect(perTransaction.size).toBeLessThan(count / 4);
+    expect(Math.max(...perTransaction.values())).toBeLessThanOrEqual(MAX_BATCH_CHANGES);
+  });
+
+  it('rolls a change whose statement fails back alone, and keeps the rest of its batch', async () => {
+    const s = await open();
+    await s.tasks.insert(task('taken'));
+    const outcomes = await Promise.allSettled([
+      s.transaction(async (tx) => {
+        await tx.tasks.insert(task('first'));
+        await tx.events.append(event('first'));
+      }),
+      // A duplicate id: the INSERT fails inside the batch.
+      s.transaction(async (tx) => {
+        await tx.tasks.insert(task('doomed'));
+        await tx.tasks.insert(task('taken'));
+      }),
+      // A fn that catches its own failed statement is not kept either: PostgreSQL refuses what would follow it.
+      s.transaction(async (tx) => {
+        await tx.tasks.insert(task('swallowed'));
+        await tx.tasks.insert(task('taken')).catch(() => {});
+        return 'fine';
+      }),
+      s.transaction(async (tx) => {
+        await tx.tasks.insert(task('last'));
+        await tx.events.append(event('last'));
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    for (const o of outcomes.slice(1, 3)) expect(String((o as PromiseRejectedResult).reason)).toMatch(/duplicate key/);
+    const kept = await Promise.all(['first', 'doomed', 'swallowed', 'last'].map(async (id) => (await s.tasks.get(id))?.id));
+    expect(kept).toEqual(['first', undefined, undefined, 'last']);
+    expect((await s.events.listAll(0, 10)).map((e) => e.taskId)).toEqual(['first', 'last']);
+  });
+
+  it('rejects every change of a batch whose COMMIT fails, keeps none of them, and goes on', async () => {
+    const s = await open();
+    // Checked only at COMMIT: each change alone is fine, the batch together is not.
+    const admin = new pg.Client({ connectionString: db!.url });
+    await admin.connect();
+    await admin.query('ALTER TABLE tasks ADD CONSTRAINT one_text UNIQUE (task) DEFERRABLE INITIALLY DEFERRED');
+    await admin.end();
+    const outcomes = await Promise.allSettled(
+      [['x', 'same'], ['y', 'same'], ['z', 'other']].map(([id, text]) =>
+        s.transaction(async (tx) => {
+          await tx.tasks.insert(task(id!, text));
+          await tx.events.append(event(id!));
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const o of outcomes) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(CommitFailedError);
+    expect(await Promise.all(['x', 'y', 'z'].map((id) => s.tasks.get(id)))).toEqual([undefined, undefined, undefined]);
+    expect(await s.events.lastId()).toBe(0);
+    await s.transaction(async (tx) => {
+      await tx.tasks.insert(task('after'));
+      await tx.events.append(event('after'));
+    });
+    expect((await s.tasks.get('after'))?.id).toBe('after');
+  });
+});
