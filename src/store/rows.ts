@@ -8,11 +8,13 @@ import type { HubEvent, TaskKind } from '../domain/types.js';
 import type {
   AgentRow,
   DevMail,
+  DevMailPreview,
   MessageRecord,
   OutboxChannel,
   OutboxCounts,
   OutboxItem,
   OutboxStatus,
+  TaskHistoryPage,
   TaskPatch,
   TaskRecord,
   WebhookRow,
@@ -222,3 +224,33 @@ export const outboxCountsOf = (rows: { status: OutboxStatus; n: number }[]): Out
   for (const row of rows) counts[row.status] = row.n;
   return counts;
 };
+
+/** A dev mail as a list shows it, its text and JSON cut in SQL; `cut` as the store's driver returns a boolean. */
+export const previewFromRaw = (raw: RawMail, cut: boolean): DevMailPreview => ({
+  id: raw.id,
+  from: raw.sender,
+  to: raw.recipient,
+  subject: raw.subject,
+  headers: JSON.parse(raw.headers) as Record<string, string>,
+  text: raw.text,
+  jsonText: raw.json,
+  cut,
+  receivedAt: raw.received_at,
+});
+
+/**
+ * One page of a task's history from `rows`, read one row past `limit` (so that a row left over says more follow).
+ * Rows are expanded one at a time and the page ends once their data would pass `maxChars` (the first event always
+ * comes, however large), so a page never holds more than it returns.
+ */
+export function historyPage(rows: readonly RawEvent[], limit: number, maxChars: number, expand: ExpandEventData): TaskHistoryPage {
+  const events: HubEvent[] = [];
+  let chars = 0;
+  for (const raw of rows.slice(0, limit)) {
+    const event = eventFromRaw(raw, [], expand);
+    if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
+    chars += event.data.length;
+    events.push(event);
+  }
+  return { events, more: rows.length > limit };
+}

@@ -1,5 +1,5 @@
 import type { DevMailboxTable, DevMailPreview } from '../store.js';
-import { mailFromRaw as fromRaw, type RawMail } from '../rows.js';
+import { mailFromRaw as fromRaw, previewFromRaw, type RawMail } from '../rows.js';
 import type { Session } from './session.js';
 
 interface RawPreview extends RawMail {
@@ -49,17 +49,7 @@ export function createDevMailboxTable(s: Session): DevMailboxTable {
               `SELECT ${PREVIEW_COLUMNS} FROM dev_mailbox WHERE recipient = $4 AND id < $2 ORDER BY id DESC LIMIT $3`,
               [previewChars, before, limit, to.toLowerCase()],
             );
-      return rows.map((raw) => ({
-        id: raw.id,
-        from: raw.sender,
-        to: raw.recipient,
-        subject: raw.subject,
-        headers: JSON.parse(raw.headers) as Record<string, string>,
-        text: raw.text,
-        jsonText: raw.json,
-        cut: raw.cut,
-        receivedAt: raw.received_at,
-      }));
+      return rows.map((raw) => previewFromRaw(raw, raw.cut));
     },
 
     async get(id) {

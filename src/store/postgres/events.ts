@@ -1,6 +1,5 @@
-import type { HubEvent } from '../../domain/types.js';
 import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
-import { eventFromRaw as fromRaw, type RawEvent } from '../rows.js';
+import { eventFromRaw as fromRaw, historyPage, type RawEvent } from '../rows.js';
 import { expanderFor } from './event-expander.js';
 import type { Session } from './session.js';
 
@@ -57,15 +56,7 @@ export function createEventTable(s: Session): EventTable {
         [taskSeq, afterId, limit + 1],
       );
       const expand = await expanderFor(s, rows);
-      const events: HubEvent[] = [];
-      let chars = 0;
-      for (const raw of rows.slice(0, limit)) {
-        const event = fromRaw(raw, [], expand);
-        if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
-        chars += event.data.length;
-        events.push(event);
-      }
-      return { events, more: rows.length > limit };
+      return historyPage(rows, limit, maxChars, expand);
     },
 
     // The newest committed id, not the sequence's last value: a drawn id may still be uncommitted (or rolled back).

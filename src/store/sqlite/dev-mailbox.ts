@@ -1,5 +1,5 @@
 import type { DevMail, DevMailboxBounds, DevMailboxTable, DevMailPreview, NewDevMail } from '../store.js';
-import { mailFromRaw as fromRaw, type RawMail } from '../rows.js';
+import { mailFromRaw as fromRaw, previewFromRaw, type RawMail } from '../rows.js';
 import type { Db } from './db.js';
 import type { SyncTable } from './sync.js';
 
@@ -58,17 +58,7 @@ export function createDevMailboxTable(db: Db): SyncTable<DevMailboxTable> {
     listPreviews(query: { limit: number; beforeId?: number; to?: string; previewChars: number }): DevMailPreview[] {
       const params = { chars: query.previewChars, before: query.beforeId ?? Number.MAX_SAFE_INTEGER, limit: query.limit };
       const rows = query.to === undefined ? q.page.all(params) : q.pageTo.all({ ...params, to: query.to.toLowerCase() });
-      return rows.map((raw) => ({
-        id: raw.id,
-        from: raw.sender,
-        to: raw.recipient,
-        subject: raw.subject,
-        headers: JSON.parse(raw.headers) as Record<string, string>,
-        text: raw.text,
-        jsonText: raw.json,
-        cut: raw.cut === 1,
-        receivedAt: raw.received_at,
-      }));
+      return rows.map((raw) => previewFromRaw(raw, raw.cut === 1));
     },
 
     /** One whole mail, or undefined. */

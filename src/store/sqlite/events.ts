@@ -1,6 +1,6 @@
 import type { HubEvent } from '../../domain/types.js';
 import type { EventTable, NewEvent, TaskHistoryPage } from '../store.js';
-import { eventFromRaw as fromRaw, type RawEvent } from '../rows.js';
+import { eventFromRaw as fromRaw, historyPage, type RawEvent } from '../rows.js';
 import type { Db } from './db.js';
 import { createSqliteEventExpander } from './event-expander.js';
 import type { SyncTable } from './sync.js';
@@ -62,15 +62,7 @@ export function createEventTable(db: Db): SyncTable<EventTable> {
     listForTask(taskSeq: number, afterId: number, limit: number, maxChars = Infinity): TaskHistoryPage {
       const expand = expander();
       const rows = q.forTask.all(taskSeq, afterId, limit + 1);
-      const events: HubEvent[] = [];
-      let chars = 0;
-      for (const raw of rows.slice(0, limit)) {
-        const event = fromRaw(raw, [], expand);
-        if (events.length > 0 && chars + event.data.length > maxChars) return { events, more: true };
-        chars += event.data.length;
-        events.push(event);
-      }
-      return { events, more: rows.length > limit };
+      return historyPage(rows, limit, maxChars, expand);
     },
 
     /** The newest id ever issued (0 before the first event). */
