@@ -35,6 +35,7 @@ it('checks statuses and keeps the partial indexes on exactly the domain’s stat
     expect(await check('tasks')).toEqual([...TASK_STATUSES]);
     expect(await check('outbox')).toEqual([...OUTBOX_STATUSES]);
     expect(constantsOf(await index('tasks_by_deadline'))).toEqual([...OPEN_STATUSES]);
+    expect(constantsOf(await index('tasks_open_by_target'))).toEqual([...OPEN_STATUSES]);
     expect(constantsOf(await index('tasks_by_lease'))).toEqual([...LEASED_STATUSES]);
     expect(constantsOf(await index('outbox_due'))).toEqual(['queued']);
   } finally {

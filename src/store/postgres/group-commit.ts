@@ -2,12 +2,22 @@ import type pg from 'pg';
 import { translateError } from './pool.js';
 import { isWrite, LOCK_EVENTS, NOTIFY, runOn, type Session } from './session.js';
 
-/** Most changes one batch takes in. Each writing change is a subtransaction, and PostgreSQL keeps 64 of them per
- * transaction in shared memory before other sessions' visibility checks must look them up on disk. */
+/**
+ * Most changes one batch takes in. Run one by one (the fallback below), each writing change is a subtransaction,
+ * and PostgreSQL keeps 64 of them per transaction in shared memory before other sessions' visibility checks must
+ * look them up on disk.
+ */
 export const MAX_BATCH_CHANGES = 64;
-/** How long a batch keeps taking in changes once it has begun, ms; then it commits and the next batch takes the
- * rest. Bounds what a change waits for behind others (its commit waits for theirs). */
+/**
+ * How long a batch run one by one keeps taking in changes once it has begun, ms; the rest go to the next batch.
+ * Bounds what a change waits for behind others (its commit waits for theirs).
+ */
 export const MAX_BATCH_MS = 20;
+/**
+ * How long a batch running its changes together takes in changes queued after it began, ms: long enough to gather
+ * what arrives while its first changes run, short enough that its commit is not held back by a stream of arrivals.
+ */
+export const JOIN_MS = 5;
 
 /** Thrown to every member of a batch whose COMMIT failed (or whose connection broke): nothing of it was kept. */
 export class CommitFailedError extends Error {
@@ -23,17 +33,28 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-/** A batch on the writer's connection: one transaction, each member a savepoint inside it. */
-interface Batch {
+/** The writer's connection for one batch; `broken` once a statement outside a member failed or it dropped. */
+interface Connection {
   client: pg.PoolClient;
+  broken?: unknown;
+}
+
+/** The transaction open on the connection. */
+interface Transaction {
   begun: boolean;
   locked: boolean;
-  /** A member's savepoint is still there (released with the next member's, or by COMMIT). */
-  savepoint: boolean;
   notify: boolean;
-  /** Set when a statement outside a member failed or the connection dropped: the batch cannot commit. */
-  broken?: unknown;
-  members: { job: Job; value: unknown }[];
+}
+
+/** How one member's fn ended, and what it did on the way. */
+interface Outcome {
+  job: Job;
+  ok: boolean;
+  value?: unknown;
+  error?: unknown;
+  /** A statement of it wrote or locked rows (one that matched none does not count). */
+  wrote: boolean;
+  notify: boolean;
 }
 
 const SAVEPOINT = 'SAVEPOINT change';
@@ -42,25 +63,35 @@ const ROLLBACK_CHANGE = 'ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change'
 
 /**
  * Group commit for the PostgreSQL store. Every transaction (and every multi-statement operation on the pool) is
- * queued for one writer connection, where they run one after another as savepoints inside a single transaction,
- * the batch, which commits once: one WAL flush and one hold of the events lock (locks.ts) for up to
- * {@link MAX_BATCH_CHANGES} changes, instead of one each. Without it every change that writes an event waits for the
- * previous one's flush, so a hub commits a few hundred changes per second at most.
+ * queued for one writer connection, where the queued changes run as one transaction, the batch, which commits
+ * once: one WAL flush and one hold of the events lock (locks.ts) for up to {@link MAX_BATCH_CHANGES} changes,
+ * instead of one each. Without it every change that writes an event waits for the previous one's flush.
  *
- * - A change that throws rolls back to its savepoint alone; the others of the batch are kept.
+ * Together, then one by one:
+ * - A batch first runs all its changes at once, interleaved on the connection, which pipelines (each query is sent
+ *   without waiting for the previous answer): the batch costs about the round trips of its longest change, not the
+ *   sum of all of theirs. The changes see one another's writes as they would across hubs (each statement atomic,
+ *   none isolated from the others), which the store is written for: every decision that must hold is a guarded
+ *   statement, and `serialize(key)` keeps two changes of the batch from holding the same key at once (a row lock
+ *   does not separate them: they share the transaction).
+ * - When that cannot be kept as it is (a statement failed, which aborts the whole transaction; a change that wrote
+ *   threw; two changes would wait for each other's keys), the batch is rolled back and run again one change after
+ *   another, each a savepoint: one that throws rolls back alone. So a change's fn may run twice; only the run that
+ *   commits counts, which the store's rule (no effects outside the store until it resolved) makes safe.
  * - A failed COMMIT (or a connection lost mid-batch) rejects every member: nothing of the batch was kept.
- * - Members resolve after the COMMIT, in the order they ran; other hubs are notified once per batch.
+ * - Members settle after the COMMIT, in the order they were queued; other hubs are notified once per batch.
  * - The batch begins with its first statement, and takes the events lock before its first write, as a single
  *   transaction did: a batch waiting for that lock holds no row lock, so no cycle forms with other hubs' batches.
- * - Round trips: the writer's connection pipelines (each query is sent without waiting for the previous answer).
- *   BEGIN, the lock and each member's savepoint go out together with the statement that needs them; a `write`
- *   (a statement whose answer nobody reads) is only sent; the NOTIFY goes with the COMMIT.
+ * - BEGIN, the lock and a savepoint go out together with the statement that needs them; a `write` (a statement
+ *   whose answer nobody reads) is only sent; the NOTIFY goes with the COMMIT.
  *
- * Members must await only their own statements: the next member starts when the previous one settled.
+ * Members must await only their own statements.
  */
 export function createGroupCommit(writer: pg.Pool) {
   const queue: Job[] = [];
   let running: Promise<void> | undefined;
+  /** Takes the queued jobs into the batch running together, while it takes any. */
+  let joinRunning: (() => void) | undefined;
 
   /** Runs the queued jobs in batches until the queue is empty. */
   const drain = async () => {
@@ -77,107 +108,99 @@ export function createGroupCommit(writer: pg.Pool) {
       for (const job of queue.splice(0)) job.reject(toStoreError(error));
       return;
     }
-    const batch: Batch = { client, begun: false, locked: false, savepoint: false, notify: false, members: [] };
-    const onError = (error: Error) => (batch.broken ??= error);
+    const conn: Connection = { client };
+    const onError = (error: Error) => (conn.broken ??= error);
     client.on('error', onError);
-    const started = Date.now();
     try {
-      while (queue.length > 0 && batch.members.length < MAX_BATCH_CHANGES && !batch.broken) {
-        if (batch.begun && Date.now() - started >= MAX_BATCH_MS) break;
-        await runMember(batch, queue.shift()!);
-      }
-      await finish(batch);
+      const jobs = await runTogether(conn);
+      if (jobs) await runOneByOne(conn, jobs);
     } finally {
       client.off('error', onError);
-      client.release(batch.broken === undefined ? undefined : asError(batch.broken));
+      client.release(conn.broken === undefined ? undefined : asError(conn.broken));
     }
   };
 
-  /** Runs one job inside the batch; it joins the members, or rolls back alone and rejects at once. */
-  const runMember = async (batch: Batch, job: Job) => {
-    let open = true;
-    let ownSavepoint = false;
-    let notify = false;
-    // A statement of this member failed: the transaction is aborted until the member's savepoint is rolled back.
-    let failed: { error: unknown } | undefined;
-    // Writes sent and not yet answered (`write`): the member is over only once they are.
-    const unanswered = new Set<Promise<unknown>>();
-    /** What must go before `sql` (BEGIN, the events lock, this member's savepoint); sent at once, unawaited. */
-    const prefixFor = (sql: string): Promise<unknown> | undefined => {
-      const parts: string[] = [];
-      if (!batch.begun) parts.push('BEGIN');
-      if (!batch.locked && isWrite(sql)) parts.push(LOCK_EVENTS);
-      if (!ownSavepoint) parts.push(...(batch.savepoint ? [RELEASE, SAVEPOINT] : [SAVEPOINT]));
-      if (parts.length === 0) return undefined;
-      batch.begun = true;
-      batch.locked ||= parts.includes(LOCK_EVENTS);
-      batch.savepoint = ownSavepoint = true;
-      return simple(batch, parts.join('; '));
-    };
-    // The writer's connection pipelines: the prefix and the statement go out together, one round trip for both.
-    // If the prefix fails the statement fails too, and the batch is broken (simple() marked it).
-    const statement = (sql: string, params?: readonly unknown[]) => {
-      if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
-      const prefix = prefixFor(sql);
-      const sent = runOn(batch.client, sql, params);
-      sent.catch(() => {}); // awaited below, after the prefix
-      const answered = (async () => {
-        try {
-          await prefix;
-          return await sent;
-        } catch (error) {
-          failed ??= { error };
-          throw error;
-        }
-      })();
-      return answered;
-    };
-    const session: Session = {
-      rows: async <R>(sql: string, params?: readonly unknown[]) => (await statement(sql, params)).rows as R[],
-      count: async (sql, params) => (await statement(sql, params)).rowCount ?? 0,
-      async write(sql, params) {
-        const answered = statement(sql, params).catch(() => {});
-        unanswered.add(answered);
-        void answered.then(() => unanswered.delete(answered));
-      },
-      atomic: (fn) => fn(session),
-      async wroteEvents() {
-        notify = true;
-      },
-    };
-    try {
-      const value = await job.fn(session);
-      await Promise.all(unanswered);
-      // A fn that caught its own failed statement cannot be kept (PostgreSQL would refuse everything after it).
-      if (failed) throw failed.error;
-      open = false;
-      batch.notify ||= notify;
-      batch.members.push({ job, value });
-    } catch (error) {
-      open = false;
-      await Promise.all(unanswered);
-      if (ownSavepoint && !batch.broken) {
-        await simple(batch, ROLLBACK_CHANGE).then(
-          () => (batch.savepoint = false),
-          (rollbackError: unknown) => (batch.broken ??= rollbackError),
-        );
+  /**
+   * Runs the queued jobs at once in one transaction, taking in those queued meanwhile for the first
+   * {@link JOIN_MS} ms, and settles them; returns them instead when they must run again one by one (the
+   * transaction was rolled back and nothing settled).
+   */
+  const runTogether = async (conn: Connection): Promise<Job[] | undefined> => {
+    const tx: Transaction = { begun: false, locked: false, notify: false };
+    const state: TogetherState = { aborted: false, keysCrossed: false, holders: new Map() };
+    const jobs: Job[] = [];
+    const outcomes: Outcome[] = [];
+    const started = Date.now();
+    let running = 0;
+    let allOver = () => {};
+    // A change queued while the batch runs joins it at once instead of waiting for its commit.
+    const admit = () => {
+      while (queue.length > 0 && jobs.length < MAX_BATCH_CHANGES && !state.aborted && !state.keysCrossed &&
+        Date.now() - started < JOIN_MS) {
+        const job = queue.shift()!;
+        const i = jobs.push(job) - 1;
+        running += 1;
+        void runJoined(conn, tx, state, job).then((outcome) => {
+          outcomes[i] = outcome;
+          running -= 1;
+          if (running === 0) allOver();
+        });
       }
-      job.reject(error);
+    };
+    admit();
+    await new Promise<void>((resolve) => {
+      allOver = resolve;
+      joinRunning = admit;
+    });
+    joinRunning = undefined;
+    const keepable = !state.aborted && !state.keysCrossed && !outcomes.some((o) => !o.ok && o.wrote);
+    if (conn.broken === undefined && !keepable) {
+      if (tx.begun) await simple(conn, 'ROLLBACK').catch(() => {});
+      if (conn.broken === undefined) {
+        // A change alone needs no second run: what it did is what it would do again.
+        if (jobs.length > 1) return jobs;
+        jobs[0]!.reject(outcomes[0]!.error);
+        return undefined;
+      }
     }
+    await settle(conn, tx, outcomes);
+    return undefined;
   };
 
-  /** Commits the batch and settles its members: all resolved, or all rejected when it cannot commit. */
-  const finish = async (batch: Batch) => {
-    if (batch.begun && !batch.broken) {
-      await simple(batch, batch.notify ? `${NOTIFY}; COMMIT` : 'COMMIT').catch((error: unknown) => (batch.broken ??= error));
+  /** Runs `jobs` one after another, each a savepoint of the batch, and settles them. */
+  const runOneByOne = async (conn: Connection, jobs: Job[]) => {
+    const tx: Transaction = { begun: false, locked: false, notify: false };
+    const savepoint = { held: false };
+    const outcomes: Outcome[] = [];
+    const started = Date.now();
+    for (const [i, job] of jobs.entries()) {
+      if (conn.broken !== undefined || (tx.begun && Date.now() - started >= MAX_BATCH_MS)) {
+        queue.unshift(...jobs.slice(i));
+        break;
+      }
+      const outcome = await runAlone(conn, tx, savepoint, job);
+      if (outcome.ok) outcomes.push(outcome);
+      else outcome.job.reject(outcome.error);
     }
-    if (batch.broken !== undefined) {
+    await settle(conn, tx, outcomes);
+  };
+
+  /** Commits the batch and settles its members: the kept ones resolved, or all rejected when it cannot commit. */
+  const settle = async (conn: Connection, tx: Transaction, outcomes: Outcome[]) => {
+    if (tx.begun && conn.broken === undefined) {
+      const notify = tx.notify || outcomes.some((o) => o.ok && o.notify);
+      await simple(conn, notify ? `${NOTIFY}; COMMIT` : 'COMMIT').catch(() => {}); // simple() marked the batch broken
+    }
+    if (conn.broken !== undefined) {
       // The connection is discarded with the batch (runBatch releases it with the error), so nothing is left open.
-      const failure = toStoreError(batch.broken);
-      for (const m of batch.members) m.job.reject(failure);
+      const failure = toStoreError(conn.broken);
+      for (const o of outcomes) o.job.reject(failure);
       return;
     }
-    for (const m of batch.members) m.job.resolve(m.value);
+    for (const o of outcomes) {
+      if (o.ok) o.job.resolve(o.value);
+      else o.job.reject(o.error);
+    }
   };
 
   return {
@@ -185,21 +208,179 @@ export function createGroupCommit(writer: pg.Pool) {
     transaction<T>(fn: (session: Session) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+        joinRunning?.();
         running ??= drain();
       });
     },
   };
 }
 
+/** What the members of a batch run together share besides the transaction. */
+interface TogetherState {
+  /** A statement failed: PostgreSQL refuses everything after it until the transaction ends. */
+  aborted: boolean;
+  /** A member holding a key asked for one another member held: the batch runs again one by one. */
+  keysCrossed: boolean;
+  /** Each key a member holds, with what resolves when that member is over. */
+  holders: Map<string, Promise<void>>;
+}
+
+/** Runs one member together with the others of its batch; never rejects (the outcome says how it ended). */
+async function runJoined(conn: Connection, tx: Transaction, state: TogetherState, job: Job): Promise<Outcome> {
+  const outcome: Outcome = { job, ok: false, wrote: false, notify: false };
+  let open = true;
+  let failed: { error: unknown } | undefined;
+  const unanswered = new Set<Promise<unknown>>();
+  const held: string[] = [];
+  let over: () => void = () => {};
+  const done = new Promise<void>((resolve) => (over = resolve));
+
+  const statement = (sql: string, params?: readonly unknown[]) => {
+    if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
+    const write = isWrite(sql);
+    const prefix = beginFor(conn, tx, write, []);
+    const sent = runOn(conn.client, sql, params);
+    sent.catch(() => {}); // awaited below, after the prefix
+    return (async () => {
+      try {
+        await prefix;
+        const result = await sent;
+        // A guarded UPDATE that matched nothing changed nothing: a change that throws after it can still go.
+        if (write && (result.rowCount ?? 1) > 0) outcome.wrote = true;
+        return result;
+      } catch (error) {
+        failed ??= { error };
+        state.aborted = true;
+        throw error;
+      }
+    })();
+  };
+  const session = sessionOn(statement, unanswered, () => (outcome.notify = true), async (key) => {
+    for (;;) {
+      if (held.includes(key)) return;
+      const holder = state.holders.get(key);
+      if (!holder) {
+        state.holders.set(key, done);
+        held.push(key);
+        return;
+      }
+      // Waiting while holding a key could close a cycle with the holder: run the batch one by one instead.
+      if (held.length > 0) {
+        state.keysCrossed = true;
+        throw new Error('store: two changes of one batch wait for each other; it runs again one by one');
+      }
+      await holder;
+    }
+  });
+  try {
+    outcome.value = await job.fn(session);
+    await Promise.all(unanswered);
+    if (failed) throw failed.error;
+    outcome.ok = true;
+  } catch (error) {
+    await Promise.all(unanswered);
+    outcome.error = error;
+  } finally {
+    open = false;
+    for (const key of held) state.holders.delete(key);
+    over();
+  }
+  return outcome;
+}
+
+/** Runs one member alone inside the batch, as a savepoint: one that throws rolls back to it alone. */
+async function runAlone(conn: Connection, tx: Transaction, savepoint: { held: boolean }, job: Job): Promise<Outcome> {
+  const outcome: Outcome = { job, ok: false, wrote: false, notify: false };
+  let open = true;
+  let own = false;
+  let failed: { error: unknown } | undefined;
+  const unanswered = new Set<Promise<unknown>>();
+  const statement = (sql: string, params?: readonly unknown[]) => {
+    if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
+    const write = isWrite(sql);
+    const parts = own ? [] : savepoint.held ? [RELEASE, SAVEPOINT] : [SAVEPOINT];
+    own = savepoint.held = true;
+    // If the prefix fails the statement fails too, and the batch is broken (simple() marked it).
+    const prefix = beginFor(conn, tx, write, parts);
+    const sent = runOn(conn.client, sql, params);
+    sent.catch(() => {});
+    return (async () => {
+      try {
+        await prefix;
+        return await sent;
+      } catch (error) {
+        failed ??= { error };
+        throw error;
+      }
+    })();
+  };
+  // Alone in its turn, a member needs no key: nothing else of the batch runs meanwhile.
+  const session = sessionOn(statement, unanswered, () => (outcome.notify = true), async () => {});
+  try {
+    outcome.value = await job.fn(session);
+    await Promise.all(unanswered);
+    // A fn that caught its own failed statement cannot be kept (PostgreSQL would refuse everything after it).
+    if (failed) throw failed.error;
+    outcome.ok = true;
+  } catch (error) {
+    await Promise.all(unanswered);
+    outcome.error = error;
+    if (own && conn.broken === undefined) {
+      await simple(conn, ROLLBACK_CHANGE).then(() => (savepoint.held = false), () => {});
+    }
+  } finally {
+    open = false;
+  }
+  return outcome;
+}
+
+/**
+ * Sends what must go before a statement (BEGIN, the events lock before the first write, then `parts`) at once,
+ * unawaited: it and the statement go out together, one round trip for both.
+ */
+function beginFor(conn: Connection, tx: Transaction, write: boolean, parts: string[]): Promise<unknown> | undefined {
+  const prefix: string[] = [];
+  if (!tx.begun) prefix.push('BEGIN');
+  if (write && !tx.locked) prefix.push(LOCK_EVENTS);
+  prefix.push(...parts);
+  tx.begun = true;
+  tx.locked ||= write;
+  return prefix.length === 0 ? undefined : simple(conn, prefix.join('; '));
+}
+
+/** A member's session over its `statement`. */
+function sessionOn(
+  statement: (sql: string, params?: readonly unknown[]) => Promise<pg.QueryResult>,
+  unanswered: Set<Promise<unknown>>,
+  wroteEvents: () => void,
+  serialize: (key: string) => Promise<void>,
+): Session {
+  const session: Session = {
+    rows: async <R>(sql: string, params?: readonly unknown[]) => (await statement(sql, params)).rows as R[],
+    count: async (sql, params) => (await statement(sql, params)).rowCount ?? 0,
+    async write(sql, params) {
+      const answered = statement(sql, params).catch(() => {});
+      unanswered.add(answered);
+      void answered.then(() => unanswered.delete(answered));
+    },
+    atomic: (fn) => fn(session),
+    async wroteEvents() {
+      wroteEvents();
+    },
+    serialize,
+  };
+  return session;
+}
+
 /**
  * A statement outside the members' own (BEGIN, savepoints, COMMIT) on the batch's connection. Its failure breaks
  * the batch; an unreachable database rejects with `HubError('unavailable')`, as the members' statements do.
  */
-const simple = async (batch: Batch, text: string) => {
+const simple = async (conn: Connection, text: string) => {
   try {
-    return await batch.client.query(text);
+    return await conn.client.query(text);
   } catch (error) {
-    batch.broken ??= error;
+    conn.broken ??= error;
     return translateError(error);
   }
 };

@@ -9,6 +9,7 @@ import type { Session } from './session.js';
 export function createRateLimitTable(s: Session): RateLimitTable {
   return {
     async lock(policy, key) {
+      await s.serialize(`rate_limits:${policy}:${key}`);
       const [row] = await s.rows<{ full_at: number }>(
         `INSERT INTO rate_limits (policy, key, full_at) VALUES ($1, $2, 0)
          ON CONFLICT (policy, key) DO UPDATE SET full_at = rate_limits.full_at RETURNING full_at`,

@@ -27,6 +27,12 @@ export interface Session {
   atomic<T>(fn: (session: Session) => Promise<T>, options?: AtomicOptions): Promise<T>;
   /** Says that events were written: other hubs are notified once, when the transaction commits. */
   wroteEvents(): Promise<void>;
+  /**
+   * Keeps `key` to this transaction until it ends, waiting while another change of the same group-commit batch
+   * keeps it. A row lock (FOR UPDATE, an upsert) separates transactions; the changes of one batch share one, so a
+   * read-modify-write of a row that two changes may do at once takes the row's key first. Elsewhere a no-op.
+   */
+  serialize(key: string): Promise<void>;
 }
 
 export interface AtomicOptions {
@@ -162,6 +168,7 @@ function createClientSession(client: pg.PoolClient, eventsLock: boolean): {
     async wroteEvents() {
       notify = true;
     },
+    serialize: async () => {},
   };
   return {
     session,
@@ -205,5 +212,6 @@ export function createPoolSession(
     async wroteEvents() {
       await runOn(pool, NOTIFY);
     },
+    serialize: async () => {},
   };
 }
