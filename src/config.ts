@@ -47,6 +47,11 @@ export interface Config {
    * the mail to another hub after this. Default 300000 (5 minutes).
    */
   readonly outboxClaimMs: number;
+  /**
+   * On PostgreSQL, how often each hub's outbox senders look for mail and webhook deliveries no live hub is sending
+   * (queued by a hub that died before sending them, or whose claim expired), ms. Default 1000.
+   */
+  readonly outboxPollMs: number;
   /** Tasks + messages one sender may create per minute; 0 = off. Default 600. */
   readonly rateLimit: number;
   /** Broadcasts one sender may send per minute. Default 10. */
@@ -136,6 +141,7 @@ const schema = z.object({
   TASKHUB_RPC_POLL_MS: integer(10, 600_000).default(2000),
   TASKHUB_RPC_MAX_WAITERS: integer(1, 1_000_000).default(10_000),
   TASKHUB_OUTBOX_CLAIM_MS: integer(1000, 24 * 3600 * 1000).default(300_000),
+  TASKHUB_OUTBOX_POLL_MS: integer(100, 600_000).default(1000),
   TASKHUB_RATE_LIMIT: integer(0, 1_000_000).default(600),
   TASKHUB_BROADCAST_LIMIT: integer(0, 1_000_000).default(10),
   TASKHUB_MAX_STREAMS: integer(1, 1000).default(5),
@@ -217,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rpcPollMs: e.TASKHUB_RPC_POLL_MS,
     rpcMaxWaiters: e.TASKHUB_RPC_MAX_WAITERS,
     outboxClaimMs: e.TASKHUB_OUTBOX_CLAIM_MS,
+    outboxPollMs: e.TASKHUB_OUTBOX_POLL_MS,
     rateLimit: e.TASKHUB_RATE_LIMIT,
     broadcastLimit: e.TASKHUB_BROADCAST_LIMIT,
     maxStreams: e.TASKHUB_MAX_STREAMS,

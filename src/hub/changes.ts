@@ -1,12 +1,13 @@
 import type { HubEvent } from '../domain/types.js';
-import type { NewEvent, Store, StoreTx } from '../store/store.js';
+import type { NewEvent, OutboxChannel, Store, StoreTx } from '../store/store.js';
 import type { EventBus } from './event-bus.js';
 
 /**
  * Runs inside the transaction that records an event, for each event: the place where the hub decides how the
- * event reaches its recipients beyond the live bus (the email outbox, for one). It writes through `tx` only.
+ * event reaches its recipients beyond the live bus (the email outbox, for one). It writes through `tx` only, and
+ * answers the outbox channels it queued rows on (their senders are woken once the change commits).
  */
-export type DeliveryPlanner = (event: HubEvent, tx: StoreTx) => Promise<void>;
+export type DeliveryPlanner = (event: HubEvent, tx: StoreTx) => Promise<readonly OutboxChannel[]>;
 
 /** One change in progress: its transaction and the events it has emitted so far. */
 export interface Change {
@@ -29,10 +30,22 @@ export interface Change {
  */
 export function createChangeRecorder(store: Store, bus: EventBus) {
   const planners: DeliveryPlanner[] = [];
+  const queuedListeners = new Map<OutboxChannel, Set<() => void>>();
 
   return {
     addPlanner(planner: DeliveryPlanner): void {
       planners.push(planner);
+    },
+
+    /**
+     * Calls `listener` after each change of this hub that committed outbox rows of `channel` (what wakes that
+     * channel's sender); returns the unsubscribe.
+     */
+    onQueued(channel: OutboxChannel, listener: () => void): () => void {
+      let listeners = queuedListeners.get(channel);
+      if (!listeners) queuedListeners.set(channel, (listeners = new Set()));
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
 
     async run<T>(change: (c: Change) => Promise<T>): Promise<T> {
@@ -48,6 +61,7 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
       // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
       // the bus in id order. A shared store's feed publishes instead (every hub's events, in id order).
       if (!store.feed) for (const event of recording!.events) bus.publish(event);
+      for (const channel of recording!.queued) for (const listener of queuedListeners.get(channel) ?? []) listener();
       return result;
     },
   };
@@ -57,6 +71,7 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
 class RecordingChange implements Change {
   readonly events: HubEvent[] = [];
   readonly undos: Array<() => void> = [];
+  readonly queued = new Set<OutboxChannel>();
 
   constructor(
     readonly tx: StoreTx,
@@ -65,7 +80,7 @@ class RecordingChange implements Change {
 
   async emit(event: NewEvent): Promise<HubEvent> {
     const stored = await this.tx.events.append(event);
-    for (const plan of this.planners) await plan(stored, this.tx);
+    for (const plan of this.planners) for (const channel of await plan(stored, this.tx)) this.queued.add(channel);
     this.events.push(stored);
     return stored;
   }

@@ -1,5 +1,5 @@
 import type { HubEvent } from '../domain/types.js';
-import type { StoreTx } from '../store/store.js';
+import type { OutboxChannel, StoreTx } from '../store/store.js';
 import type { DeliveryPlanner } from './changes.js';
 import type { Presence } from './presence.js';
 
@@ -22,23 +22,26 @@ interface Deps {
  */
 export function createDeliveryPlanner({ presence, now }: Deps): DeliveryPlanner {
   return async (event: HubEvent, tx: StoreTx) => {
+    const queued: OutboxChannel[] = [];
     for (const agent of event.recipients) {
       if (presence.isLocal(agent)) continue;
       const target = await deliveryTarget(tx, agent, event.type);
       if (!target) continue;
       if ((await presence.streams([agent], tx)).has(agent)) continue;
       await tx.outbox.enqueue(event.id, agent, target.address, now(), target.channel);
+      queued.push(target.channel);
     }
+    return queued;
   };
 }
 
 /** Where an offline agent gets this event: its webhook (if it wants the type), else its email; none at all. */
 async function deliveryTarget(tx: StoreTx, agent: string, type: string) {
-  const webhook = await tx.webhooks.get(agent);
+  const contact = await tx.agents.contactOf(agent);
+  const webhook = contact?.webhook;
   if (webhook) {
     const wanted = webhook.events === null || webhook.events.includes(type);
     return wanted ? { channel: 'webhook' as const, address: webhook.url } : undefined;
   }
-  const email = await tx.agents.emailOf(agent);
-  return email ? { channel: 'email' as const, address: email } : undefined;
+  return contact?.email ? { channel: 'email' as const, address: contact.email } : undefined;
 }

@@ -49,13 +49,13 @@ export async function startEmail(config: Config, { hub, store, metrics }: Core, 
   const sender = createOutboxSender(
     {
       outbox: store.outbox,
-      bus: hub.bus,
+      onQueued: (listener) => hub.changes.onQueued('email', listener),
       transport,
       composer,
       logger: logger.child({ part: 'smtp-out' }),
       onOutcome: metrics.mailSent,
     },
-    { now: hub.now, claimMs: config.outboxClaimMs },
+    { now: hub.now, claimMs: config.outboxClaimMs, ...(store.feed && { pollMs: config.outboxPollMs }) },
   );
   sender.start();
   releasers.add(() => sender.stop());

@@ -25,14 +25,14 @@ export function startWebhooks(
   const sender = createWebhookSender(
     {
       store,
-      bus: hub.bus,
+      onQueued: (listener) => hub.changes.onQueued('webhook', listener),
       poster,
       logger: logger.child({ part: 'webhooks' }),
       version: TASKHUB_VERSION,
       onRequeued: (listener) => hub.webhooks.onRequeued(listener),
       onOutcome: metrics.webhookDelivered,
     },
-    { ...settings, now: hub.now },
+    { ...settings, now: hub.now, ...(store.feed && { pollMs: config.outboxPollMs }) },
   );
   sender.start();
   releasers.add(() => sender.stop());

@@ -6,6 +6,7 @@
 import type { TaskStatus } from '../domain/task-status.js';
 import type { HubEvent, TaskKind } from '../domain/types.js';
 import type {
+  AgentContact,
   AgentRow,
   DevMail,
   DevMailPreview,
@@ -157,6 +158,17 @@ export interface RawWebhook {
   secret: string;
   created_at: number;
 }
+
+export interface RawContact {
+  email: string | null;
+  url: string | null;
+  events: string | null;
+}
+
+export const contactFromRaw = (raw: RawContact): AgentContact => ({
+  email: raw.email,
+  webhook: raw.url === null ? null : { url: raw.url, events: raw.events === null ? null : (JSON.parse(raw.events) as string[]) },
+});
 
 export const webhookFromRaw = (raw: RawWebhook): WebhookRow => ({
   agent: raw.agent,

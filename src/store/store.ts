@@ -91,6 +91,11 @@ export type NewAgent = Omit<AgentRow, 'lastSeen' | 'lastAssignedAt'>;
 export type AgentPatch = Partial<Pick<AgentRow, 'capabilities' | 'email' | 'description'>>;
 
 /** An agent that offers a capability, with what routing needs to choose among them. */
+export interface AgentContact {
+  email: string | null;
+  webhook: Pick<WebhookRow, 'url' | 'events'> | null;
+}
+
 export interface RoutingCandidate {
   name: string;
   /** Its tasks in an open status. */
@@ -222,8 +227,11 @@ export interface AgentTable {
   rotateToken(name: string): Promise<number | undefined>;
   /** The token version in force for an existing agent; `undefined` when there is no such agent. */
   tokenVersion(name: string): Promise<number | undefined>;
-  /** The agent's registered email; `null` when it has none, `undefined` when there is no such agent. */
-  emailOf(name: string): Promise<string | null | undefined>;
+  /**
+   * Where an agent without a stream is reached, in one read: its registered email (`null` when none) and its
+   * webhook (`null` when none); `undefined` when there is no such agent.
+   */
+  contactOf(name: string): Promise<AgentContact | undefined>;
   /** Sets `lastSeen` (ms). */
   touch(name: string, at: number): Promise<void>;
   /** Sets `lastAssignedAt` (ms), which routing uses to spread work. */

@@ -148,7 +148,7 @@ describe('outbox delivery', () => {
       replyAddresses: createReplyAddresses('s'.repeat(32), 'hub.test'),
     });
     const sender = createOutboxSender(
-      { outbox: store.outbox, bus: hub.bus, transport: createMailTransport({ host: '127.0.0.1', port: await deadPort() }), composer, logger: pino({ level: 'silent' }) },
+      { outbox: store.outbox, onQueued: (listener) => hub.changes.onQueued('email', listener), transport: createMailTransport({ host: '127.0.0.1', port: await deadPort() }), composer, logger: pino({ level: 'silent' }) },
       { maxAgeMs: 600, retryBaseMs: 50, retryMaxMs: 200 },
     );
     cleanups.push(async () => {

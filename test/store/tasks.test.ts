@@ -97,7 +97,7 @@ forEachStore((make) => {
       await store.tasks.insert(newTask({ target: 'w' }));
       expect(await store.agents.routingCandidates('ocr')).toEqual([{ name: 'w', openTasks: 1, lastAssignedAt: null }]);
       expect((await store.agents.findByEmail('w@example.COM')).map((a) => a.name)).toEqual(['w']);
-      expect(await store.agents.emailOf('w')).toBe('W@Example.com');
+      expect((await store.agents.contactOf('w'))?.email).toBe('W@Example.com');
       await store.agents.update('w', { capabilities: ['pdf'] });
       expect(await store.agents.routingCandidates('ocr')).toEqual([]);
       expect((await store.agents.list('pdf')).map((a) => a.name)).toEqual(['w']);

@@ -1,6 +1,6 @@
 import { OPEN_STATUSES } from '../../domain/task-status.js';
 import type { AgentPatch, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
-import { agentFromRaw as fromRaw, type RawAgent } from '../rows.js';
+import { agentFromRaw as fromRaw, contactFromRaw, type RawAgent, type RawContact } from '../rows.js';
 import type { Session } from './session.js';
 import { sqlList } from './sql.js';
 
@@ -63,6 +63,7 @@ export function createAgentTable(s: Session): AgentTable {
 
     update: (name: string, patch: AgentPatch) =>
       s.atomic(async (t) => {
+        await t.serialize(`agents:${name}`);
         const [current] = await t.rows<RawAgent>('SELECT * FROM agents WHERE name = $1 FOR UPDATE', [name]);
         if (!current) return undefined;
         const next = { ...fromRaw(current), ...patch };
@@ -82,6 +83,7 @@ export function createAgentTable(s: Session): AgentTable {
 
     rotateToken: (name: string) =>
       s.atomic(async (t) => {
+        await t.serialize(`agents:${name}`);
         const [exists] = await t.rows('SELECT 1 FROM agents WHERE name = $1 FOR SHARE', [name]);
         if (!exists) return undefined;
         const [bumped] = await t.rows<{ version: number }>(BUMP_TOKEN_VERSION, [name]);
@@ -96,9 +98,12 @@ export function createAgentTable(s: Session): AgentTable {
       return row?.version;
     },
 
-    async emailOf(name) {
-      const [row] = await s.rows<{ email: string | null }>('SELECT email FROM agents WHERE name = $1', [name]);
-      return row === undefined ? undefined : row.email;
+    async contactOf(name) {
+      const [raw] = await s.rows<RawContact>(
+        'SELECT a.email AS email, w.url AS url, w.events AS events FROM agents a LEFT JOIN webhooks w ON w.agent = a.name WHERE a.name = $1',
+        [name],
+      );
+      return raw && contactFromRaw(raw);
     },
 
     async touch(name, at) {

@@ -1,6 +1,6 @@
 import { OPEN_STATUSES } from '../../domain/task-status.js';
-import type { AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
-import { agentFromRaw as fromRaw, type RawAgent } from '../rows.js';
+import type { AgentContact, AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
+import { agentFromRaw as fromRaw, contactFromRaw, type RawAgent, type RawContact } from '../rows.js';
 import type { Db } from './db.js';
 import { sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
@@ -31,7 +31,9 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
     tokenVersion: db.prepare<[string], number>(
       `SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = ?`,
     ),
-    emailOf: db.prepare<[string], string | null>('SELECT email FROM agents WHERE name = ?'),
+    contactOf: db.prepare<[string], RawContact>(
+      'SELECT a.email AS email, w.url AS url, w.events AS events FROM agents a LEFT JOIN webhooks w ON w.agent = a.name WHERE a.name = ?',
+    ),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
     markAssigned: db.prepare('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
     candidates: db.prepare<[string], { name: string; openTasks: number; lastAssignedAt: number | null }>(
@@ -43,7 +45,7 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
     count: db.prepare<[], number>('SELECT count(*) FROM agents'),
     byEmail: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE lower(email) = lower(?) ORDER BY name'),
   };
-  for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count, q.emailOf]) stmt.pluck();
+  for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count]) stmt.pluck();
 
   const setCapabilities = (name: string, capabilities: readonly string[]) => {
     q.clearCapabilities.run(name);
@@ -102,9 +104,9 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
       return q.tokenVersion.get(name) as number | undefined;
     },
 
-    /** The agent's registered email; `null` when it has none, `undefined` when there is no such agent. */
-    emailOf(name: string): string | null | undefined {
-      return q.emailOf.get(name) as string | null | undefined;
+    contactOf(name: string): AgentContact | undefined {
+      const raw = q.contactOf.get(name);
+      return raw && contactFromRaw(raw);
     },
 
     touch(name: string, at: number): void {

@@ -2,7 +2,6 @@ import net from 'node:net';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { parseConnectionUrl } from 'nodemailer/lib/shared/index.js';
 import type { Logger } from 'pino';
-import type { EventBus } from '../../hub/event-bus.js';
 import type { OutboxItem, OutboxTable } from '../../store/store.js';
 import type { Composer } from './compose.js';
 
@@ -19,11 +18,17 @@ export interface OutboxSenderOptions {
   flushMs?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * On a store other hubs share, how often to look for due rows this hub did not queue, ms: those of a hub that
+   * died before sending them, or whose claim expired. Unset: only this hub's own rows and retries wake the sender.
+   */
+  pollMs?: number;
 }
 
 interface Deps {
   outbox: OutboxTable;
-  bus: Pick<EventBus, 'subscribe'>;
+  /** Subscribes to "this hub committed mail rows" (the delivery planner's); returns the unsubscribe. */
+  onQueued: (listener: () => void) => () => void;
   transport: Pick<Transporter, 'sendMail' | 'close'>;
   composer: Composer;
   logger: Logger;
@@ -90,15 +95,15 @@ function isPermanent(error: unknown): boolean {
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 1000);
 
 /**
- * Drains the outbox through nodemailer, one mail at a time. It wakes when a committed event may have queued mail
- * (bus), otherwise sleeps until the next row is due: no polling. A failed send is retried with backoff until the
+ * Drains the outbox through nodemailer, one mail at a time. It wakes when this hub committed mail rows, otherwise
+ * sleeps until the next row is due (and, on a shared store, looks every `pollMs` for rows other hubs left). A failed send is retried with backoff until the
  * mail is `maxAgeMs` old, then marked failed. A connection-level failure pauses the whole outbox until that row's
  * retry, so an SMTP outage costs one attempt per backoff step rather than one per queued mail. Owns one timer and
  * one immediate; `stop()` clears them after flushing what it can within `flushMs`. A permanent refusal (5xx) marks the
  * mail failed at once: the same mail would be refused again.
  */
 export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}) {
-  const { outbox, bus, transport, composer, logger } = deps;
+  const { outbox, transport, composer, logger } = deps;
   const counted = (outcome: MailOutcome) => deps.onOutcome?.(outcome);
   const now = options.now ?? Date.now;
   const maxAgeMs = options.maxAgeMs ?? 24 * 3600 * 1000;
@@ -108,6 +113,7 @@ export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}
   const flushMs = options.flushMs ?? 5000;
 
   let timer: NodeJS.Timeout | undefined;
+  let poller: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
   let running: Promise<void> | undefined;
   let wakeAgain = false;
@@ -218,7 +224,8 @@ export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}
     /** Starts sending, beginning with whatever a previous run left queued. */
     start(): void {
       if (unsubscribe || stopped) return;
-      unsubscribe = bus.subscribe(() => wake());
+      unsubscribe = deps.onQueued(() => wake());
+      if (options.pollMs !== undefined) poller = setInterval(() => wake(), options.pollMs);
       wake();
     },
 
@@ -226,6 +233,7 @@ export function createOutboxSender(deps: Deps, options: OutboxSenderOptions = {}
     stop(): Promise<void> {
       return (stopping ??= (async () => {
         unsubscribe?.();
+        clearInterval(poller);
         clearTimeout(timer);
         clearImmediate(immediate);
         timer = undefined;

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { webhookHeaders } from '../../hub/webhooks/signature.js';
-import type { EventBus } from '../../hub/event-bus.js';
 import type { OutboxItem, Store, WebhookRow } from '../../store/store.js';
 import { eventJson } from '../sse/frames.js';
 import { webhookRetryDelayMs } from './backoff.js';
@@ -24,6 +23,11 @@ export interface WebhookSenderOptions {
   flushMs?: number;
   /** Clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * On a store other hubs share, how often to look for due rows this hub did not queue, ms: those of a hub that
+   * died before sending them, or whose claim expired. Unset: only this hub's own rows and retries wake the sender.
+   */
+  pollMs?: number;
 }
 
 /** What became of one delivery attempt, for metrics: `gone` is a 410 that removed the webhook. */
@@ -31,7 +35,8 @@ export type WebhookOutcome = 'sent' | 'retried' | 'failed' | 'gone';
 
 interface Deps {
   store: Pick<Store, 'outbox' | 'webhooks' | 'transaction'>;
-  bus: Pick<EventBus, 'subscribe'>;
+  /** Subscribes to "this hub committed webhook rows" (the delivery planner's); returns the unsubscribe. */
+  onQueued: (listener: () => void) => () => void;
   poster: WebhookPoster;
   logger: Logger;
   /** `User-Agent: taskhub/<version>`. */
@@ -46,9 +51,9 @@ const NO_WEBHOOK = 'webhook removed';
 
 /**
  * Drains the webhook channel of the outbox: claims up to `concurrency` due rows in one statement and POSTs them
- * concurrently, never more than `concurrency` in flight. It wakes when a committed event may have queued a
- * delivery (the bus, which on a shared store carries every hub's events), when a retry requeued some, and on a timer
- * for the next due row; otherwise it sleeps. Owns one timer, one immediate and the poster's sockets; `stop()` lets
+ * concurrently, never more than `concurrency` in flight. It wakes when this hub committed deliveries, when a retry
+ * requeued some, on a timer for the next due row, and on a shared store every `pollMs` for rows other hubs left;
+ * otherwise it sleeps. Owns one timer, one immediate and the poster's sockets; `stop()` lets
  * deliveries in flight finish within `flushMs`, then cuts them and hands their rows back (sent again, with the
  * same webhook-id, at the next start or by another hub; a hub that dies instead leaves them until the claim expires).
  */
@@ -206,7 +211,11 @@ export function createWebhookSender(deps: Deps, options: WebhookSenderOptions = 
     /** Starts delivering, beginning with whatever a previous run left queued. */
     start(): void {
       if (unsubscribers.length > 0 || stopped || stopping) return;
-      unsubscribers.push(deps.bus.subscribe(() => wake()));
+      unsubscribers.push(deps.onQueued(() => wake()));
+      if (options.pollMs !== undefined) {
+        const poller = setInterval(() => wake(), options.pollMs);
+        unsubscribers.push(() => clearInterval(poller));
+      }
       if (deps.onRequeued) unsubscribers.push(deps.onRequeued(() => wake()));
       wake();
     },
