@@ -103,4 +103,86 @@ describe('PostgreSQL group commit', () => {
     });
     expect((await s.tasks.get('after'))?.id).toBe('after');
   });
+
+  it('runs the changes of a batch together: a change that throws before writing leaves the others run once', async () => {
+    const s = await open();
+    await s.tasks.insert(task('known'));
+    const runs = new Map<string, number>();
+    const counted = (name: string) => runs.set(name, (runs.get(name) ?? 0) + 1);
+    const outcomes = await Promise.allSettled([
+      s.transaction(async (tx) => {
+        counted('writer');
+        await tx.tasks.insert(task('written'));
+        await tx.events.append(event('written'));
+      }),
+      s.transaction(async (tx) => {
+        counted('reader');
+        if (await tx.tasks.get('known')) throw new Error('refused after a read');
+      }),
+      // A guarded update that matches nothing wrote nothing either.
+      s.transaction(async (tx) => {
+        counted('guarded');
+        const moved = await tx.tasks.transition('known', ['claimed'], 'completed', {}, 2);
+        if (!moved) throw new Error('not claimed');
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(Object.fromEntries(runs)).toEqual({ writer: 1, reader: 1, guarded: 1 });
+    expect((await s.tasks.get('written'))?.id).toBe('written');
+  });
+
+  it('runs a batch again one by one when a change that wrote throws: the others are kept, it alone rolls back', async () => {
+    const s = await open();
+    const runs = new Map<string, number>();
+    const counted = (name: string) => runs.set(name, (runs.get(name) ?? 0) + 1);
+    const outcomes = await Promise.allSettled([
+      s.transaction(async (tx) => {
+        counted('kept');
+        await tx.tasks.insert(task('kept'));
+      }),
+      s.transaction(async (tx) => {
+        counted('thrower');
+        await tx.tasks.insert(task('undone'));
+        throw new Error('changed its mind');
+      }),
+      s.transaction(async (tx) => {
+        counted('also kept');
+        await tx.tasks.insert(task('also kept'));
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/changed its mind/);
+    expect(await Promise.all(['kept', 'undone', 'also kept'].map(async (id) => (await s.tasks.get(id))?.id))).toEqual([
+      'kept', undefined, 'also kept',
+    ]);
+    // Together first, then one by one.
+    expect(Object.fromEntries(runs)).toEqual({ kept: 2, thrower: 2, 'also kept': 2 });
+  });
+
+  it('keeps two changes of one batch from spending the same rate-limit bucket at once, and counts both', async () => {
+    const s = await open();
+    const spend = () =>
+      s.transaction(async (tx) => {
+        const fullAt = await tx.rateLimits.lock('test', 'caller');
+        // Another change of the batch runs meanwhile; without serialize it would read the same fullAt.
+        await tx.tasks.get('nothing');
+        await tx.rateLimits.save('test', 'caller', fullAt + 10);
+      });
+    await Promise.all(Array.from({ length: 8 }, spend));
+    expect(await s.rateLimits.peek('test', 'caller')).toBe(80);
+  });
+
+  it('runs a batch one by one when two of its changes would wait for each other’s keys, and finishes both', async () => {
+    const s = await open();
+    const both = (first: string, second: string) =>
+      s.transaction(async (tx) => {
+        const a = await tx.rateLimits.lock('test', first);
+        await tx.tasks.get('nothing');
+        const b = await tx.rateLimits.lock('test', second);
+        await tx.rateLimits.save('test', first, a + 1);
+        await tx.rateLimits.save('test', second, b + 1);
+      });
+    await Promise.all([both('x', 'y'), both('y', 'x')]);
+    expect([await s.rateLimits.peek('test', 'x'), await s.rateLimits.peek('test', 'y')]).toEqual([2, 2]);
+  });
 });
