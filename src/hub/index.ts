@@ -163,7 +163,7 @@ export type Hub = ReturnType<typeof createHub>;
 
 /** A task event read back from the store carries its task inside `data`; listeners expect it on the event. */
 function withTask(event: HubEvent): HubEvent {
-  if (!event.type.startsWith('task.')) return event;
+  if (event.task || !event.type.startsWith('task.')) return event;
   const { task } = JSON.parse(event.data) as { task?: Task };
   return task ? { ...event, task } : event;
 }

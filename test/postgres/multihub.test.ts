@@ -86,4 +86,43 @@ describe('several hubs on one PostgreSQL database', () => {
       await admin.end();
     }
   });
+
+  it('refuses a rotated or removed agent’s token on every hub: at once where it changed, within moments elsewhere', async () => {
+    const [a, b] = await startHubs(2);
+    const worker = await addAgent(a!, 'worker');
+    const admin = new pg.Client({ connectionString: db!.url });
+    await admin.connect();
+    const status = async (hub: TestHub, token: string) => (await as(hub, token).get('/api/agents/worker')).status;
+    // Soon after a change on another hub: its notification has to reach this hub's copy of the versions.
+    const soon = { timeout: 3000, interval: 20 };
+    try {
+      // Twice each, so that both hubs hold the version in their copies.
+      for (const hub of [a!, b!, a!, b!]) expect(await status(hub, worker.token)).toBe(200);
+
+      const rotated = await call(b!, b!.adminToken, 'POST', '/api/agents/worker/token');
+      expect(rotated.status).toBe(200);
+      expect(await status(b!, worker.token)).toBe(401);
+      await expect.poll(() => status(a!, worker.token), soon).toBe(401);
+      for (const hub of [a!, b!, a!]) expect(await status(hub, rotated.body.token)).toBe(200);
+
+      // Rotated on hub A itself: refused there at once, although A held the version a moment ago.
+      const again = await call(a!, a!.adminToken, 'POST', '/api/agents/worker/token');
+      expect(await status(a!, rotated.body.token)).toBe(401);
+      await expect.poll(() => status(b!, rotated.body.token), soon).toBe(401);
+
+      // A notification lost with the feed connection cannot leave an old version behind: the copy is emptied.
+      for (const hub of [a!, b!]) expect(await status(hub, again.body.token)).toBe(200);
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'taskhub-feed' AND datname = current_database()",
+      );
+      const third = await call(b!, b!.adminToken, 'POST', '/api/agents/worker/token');
+      await expect.poll(() => status(a!, again.body.token), soon).toBe(401);
+      expect(await status(a!, third.body.token)).toBe(200);
+
+      expect((await call(b!, b!.adminToken, 'DELETE', '/api/agents/worker')).status).toBe(204);
+      await expect.poll(() => status(a!, third.body.token), soon).toBe(401);
+    } finally {
+      await admin.end();
+    }
+  });
 });

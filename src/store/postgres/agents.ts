@@ -3,6 +3,7 @@ import type { AgentPatch, AgentTable, NewAgent, RoutingCandidate } from '../stor
 import { agentFromRaw as fromRaw, contactFromRaw, type RawAgent, type RawContact } from '../rows.js';
 import type { Session } from './session.js';
 import { sqlList } from './sql.js';
+import { NOTIFY_TOKENS, type TokenVersionCache } from './token-versions.js';
 
 const BUMP_TOKEN_VERSION = `INSERT INTO agent_token_versions (name, version) VALUES ($1, 1)
   ON CONFLICT (name) DO UPDATE SET version = agent_token_versions.version + 1 RETURNING version`;
@@ -16,8 +17,24 @@ async function setCapabilities(s: Session, name: string, capabilities: readonly 
   );
 }
 
-/** The agents table (with its capability index and token versions) on `s`. */
-export function createAgentTable(s: Session): AgentTable {
+/**
+ * The agents table (with its capability index and token versions) on `s`. With `tokens`, every change of a version
+ * or of an agent's existence tells the hubs' copies (token-versions.ts); with `cacheReads` too (the store's own
+ * table, not a transaction's), `tokenVersion` reads through this hub's copy.
+ */
+export function createAgentTable(s: Session, tokens?: TokenVersionCache, { cacheReads = false } = {}): AgentTable {
+  /** In the transaction that changes `name`'s tokens: other hubs drop it at commit, this one at once. */
+  const announce = async (t: Session, name: string) => {
+    tokens?.changing(name);
+    await t.write(NOTIFY_TOKENS, [name]);
+  };
+  const readTokenVersion = async (name: string) => {
+    const [row] = await s.rows<{ version: number }>(
+      'SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = $1',
+      [name],
+    );
+    return row?.version;
+  };
   const one = async (sql: string, params: unknown[]) => {
     const [raw] = await s.rows<RawAgent>(sql, params);
     return raw && fromRaw(raw);
@@ -77,26 +94,23 @@ export function createAgentTable(s: Session): AgentTable {
         return next;
       }),
 
-    async remove(name) {
-      return (await s.count('DELETE FROM agents WHERE name = $1', [name])) > 0;
-    },
+    remove: (name) =>
+      s.atomic(async (t) => {
+        await announce(t, name);
+        return (await t.count('DELETE FROM agents WHERE name = $1', [name])) > 0;
+      }),
 
     rotateToken: (name: string) =>
       s.atomic(async (t) => {
         await t.serialize(`agents:${name}`);
         const [exists] = await t.rows('SELECT 1 FROM agents WHERE name = $1 FOR SHARE', [name]);
         if (!exists) return undefined;
+        await announce(t, name);
         const [bumped] = await t.rows<{ version: number }>(BUMP_TOKEN_VERSION, [name]);
         return bumped!.version;
       }),
 
-    async tokenVersion(name) {
-      const [row] = await s.rows<{ version: number }>(
-        'SELECT v.version FROM agent_token_versions v JOIN agents a ON a.name = v.name WHERE v.name = $1',
-        [name],
-      );
-      return row?.version;
-    },
+    tokenVersion: (name) => (cacheReads && tokens ? tokens.read(name, () => readTokenVersion(name)) : readTokenVersion(name)),
 
     async contactOf(name) {
       const [raw] = await s.rows<RawContact>(

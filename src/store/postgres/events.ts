@@ -34,8 +34,9 @@ export function createEventTable(s: Session): EventTable {
       const [row] = await s.rows<{ id: number }>(APPEND, [
         event.type, event.at, event.taskId, event.taskSeq ?? null, storedData ?? event.data, event.recipients,
       ]);
-      await s.wroteEvents();
-      return { id: row!.id, ...rest };
+      const { taskSeq: _taskSeq, ...stored } = { id: row!.id, ...rest };
+      await s.wroteEvents(stored);
+      return stored;
     },
 
     listForAgent: (agent, afterId, limit) =>

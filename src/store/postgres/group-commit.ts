@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import type { HubEvent } from '../../domain/types.js';
+import { EVENTS_CHANNEL } from './channels.js';
 import { translateError } from './pool.js';
-import { isWrite, LOCK_EVENTS, NOTIFY, runOn, type Session } from './session.js';
+import { isWrite, LOCK_EVENTS, runOn, type Session } from './session.js';
 
 /**
  * Most changes one batch takes in. Run one by one (the fallback below), each writing change is a subtransaction,
@@ -43,7 +45,8 @@ interface Connection {
 interface Transaction {
   begun: boolean;
   locked: boolean;
-  notify: boolean;
+  /** The newest event id committed when this transaction took the events lock (read right after it). */
+  committedBefore?: number;
 }
 
 /** How one member's fn ended, and what it did on the way. */
@@ -54,7 +57,8 @@ interface Outcome {
   error?: unknown;
   /** A statement of it wrote or locked rows (one that matched none does not count). */
   wrote: boolean;
-  notify: boolean;
+  /** The events it appended. */
+  events: HubEvent[];
 }
 
 const SAVEPOINT = 'SAVEPOINT change';
@@ -87,7 +91,8 @@ const ROLLBACK_CHANGE = 'ROLLBACK TO SAVEPOINT change; RELEASE SAVEPOINT change'
  *
  * Members must await only their own statements.
  */
-export function createGroupCommit(writer: pg.Pool) {
+export function createGroupCommit(writer: pg.Pool, options: GroupCommitOptions = {}) {
+  const notify = `SELECT pg_notify('${EVENTS_CHANNEL}', '${options.notifyPayload ?? ''}')`;
   const queue: Job[] = [];
   let running: Promise<void> | undefined;
   /** Takes the queued jobs into the batch running together, while it takes any. */
@@ -126,7 +131,7 @@ export function createGroupCommit(writer: pg.Pool) {
    * transaction was rolled back and nothing settled).
    */
   const runTogether = async (conn: Connection): Promise<Job[] | undefined> => {
-    const tx: Transaction = { begun: false, locked: false, notify: false };
+    const tx: Transaction = { begun: false, locked: false };
     const state: TogetherState = { aborted: false, keysCrossed: false, holders: new Map() };
     const jobs: Job[] = [];
     const outcomes: Outcome[] = [];
@@ -169,7 +174,7 @@ export function createGroupCommit(writer: pg.Pool) {
 
   /** Runs `jobs` one after another, each a savepoint of the batch, and settles them. */
   const runOneByOne = async (conn: Connection, jobs: Job[]) => {
-    const tx: Transaction = { begun: false, locked: false, notify: false };
+    const tx: Transaction = { begun: false, locked: false };
     const savepoint = { held: false };
     const outcomes: Outcome[] = [];
     const started = Date.now();
@@ -185,18 +190,25 @@ export function createGroupCommit(writer: pg.Pool) {
     await settle(conn, tx, outcomes);
   };
 
-  /** Commits the batch and settles its members: the kept ones resolved, or all rejected when it cannot commit. */
+  /**
+   * Commits the batch and settles its members: the kept ones resolved, or all rejected when it cannot commit.
+   * The events of a batch that committed go to `onCommitted` first, so that they are on the bus when a member's
+   * caller goes on.
+   */
   const settle = async (conn: Connection, tx: Transaction, outcomes: Outcome[]) => {
+    const events = outcomes.flatMap((o) => (o.ok ? o.events : []));
     if (tx.begun && conn.broken === undefined) {
-      const notify = tx.notify || outcomes.some((o) => o.ok && o.notify);
-      await simple(conn, notify ? `${NOTIFY}; COMMIT` : 'COMMIT').catch(() => {}); // simple() marked the batch broken
+      await simple(conn, events.length > 0 ? `${notify}; COMMIT` : 'COMMIT').catch(() => {}); // simple() marked the batch broken
     }
     if (conn.broken !== undefined) {
       // The connection is discarded with the batch (runBatch releases it with the error), so nothing is left open.
+      // A COMMIT whose answer was lost may still have committed: the feed reads to find out.
+      if (events.length > 0) options.onUnknownOutcome?.();
       const failure = toStoreError(conn.broken);
       for (const o of outcomes) o.job.reject(failure);
       return;
     }
+    if (events.length > 0) options.onCommitted?.(events, tx.committedBefore ?? 0);
     for (const o of outcomes) {
       if (o.ok) o.job.resolve(o.value);
       else o.job.reject(o.error);
@@ -215,6 +227,15 @@ export function createGroupCommit(writer: pg.Pool) {
   };
 }
 
+export interface GroupCommitOptions {
+  /** What this store's NOTIFYs carry (the feed's `ownPayload`: it skips reading its own hub's commits). */
+  notifyPayload?: string;
+  /** Told the events of each batch that committed, and the newest id others had committed before it. */
+  onCommitted?: (events: HubEvent[], committedBefore: number) => void;
+  /** Told when a batch with events lost its connection at COMMIT: it may have committed. */
+  onUnknownOutcome?: () => void;
+}
+
 /** What the members of a batch run together share besides the transaction. */
 interface TogetherState {
   /** A statement failed: PostgreSQL refuses everything after it until the transaction ends. */
@@ -227,7 +248,7 @@ interface TogetherState {
 
 /** Runs one member together with the others of its batch; never rejects (the outcome says how it ended). */
 async function runJoined(conn: Connection, tx: Transaction, state: TogetherState, job: Job): Promise<Outcome> {
-  const outcome: Outcome = { job, ok: false, wrote: false, notify: false };
+  const outcome: Outcome = { job, ok: false, wrote: false, events: [] };
   let open = true;
   let failed: { error: unknown } | undefined;
   const unanswered = new Set<Promise<unknown>>();
@@ -255,7 +276,7 @@ async function runJoined(conn: Connection, tx: Transaction, state: TogetherState
       }
     })();
   };
-  const session = sessionOn(statement, unanswered, () => (outcome.notify = true), async (key) => {
+  const session = sessionOn(statement, unanswered, (event) => outcome.events.push(event), async (key) => {
     for (;;) {
       if (held.includes(key)) return;
       const holder = state.holders.get(key);
@@ -290,7 +311,7 @@ async function runJoined(conn: Connection, tx: Transaction, state: TogetherState
 
 /** Runs one member alone inside the batch, as a savepoint: one that throws rolls back to it alone. */
 async function runAlone(conn: Connection, tx: Transaction, savepoint: { held: boolean }, job: Job): Promise<Outcome> {
-  const outcome: Outcome = { job, ok: false, wrote: false, notify: false };
+  const outcome: Outcome = { job, ok: false, wrote: false, events: [] };
   let open = true;
   let own = false;
   let failed: { error: unknown } | undefined;
@@ -315,7 +336,7 @@ async function runAlone(conn: Connection, tx: Transaction, savepoint: { held: bo
     })();
   };
   // Alone in its turn, a member needs no key: nothing else of the batch runs meanwhile.
-  const session = sessionOn(statement, unanswered, () => (outcome.notify = true), async () => {});
+  const session = sessionOn(statement, unanswered, (event) => outcome.events.push(event), async () => {});
   try {
     outcome.value = await job.fn(session);
     await Promise.all(unanswered);
@@ -341,18 +362,33 @@ async function runAlone(conn: Connection, tx: Transaction, savepoint: { held: bo
 function beginFor(conn: Connection, tx: Transaction, write: boolean, parts: string[]): Promise<unknown> | undefined {
   const prefix: string[] = [];
   if (!tx.begun) prefix.push('BEGIN');
-  if (write && !tx.locked) prefix.push(LOCK_EVENTS);
+  const locking = write && !tx.locked;
+  if (locking) prefix.push(LOCK_EVENTS, LAST_COMMITTED);
   prefix.push(...parts);
   tx.begun = true;
   tx.locked ||= write;
-  return prefix.length === 0 ? undefined : simple(conn, prefix.join('; '));
+  if (prefix.length === 0) return undefined;
+  const sent = simple(conn, prefix.join('; '));
+  if (locking) {
+    sent.then((results) => {
+      const found = ([] as pg.QueryResult[]).concat(results as pg.QueryResult | pg.QueryResult[]);
+      const row = found.find((r) => r.fields?.some((f) => f.name === 'last_committed_event'))?.rows[0] as
+        | { last_committed_event: number }
+        | undefined;
+      tx.committedBefore = row?.last_committed_event;
+    }, () => {});
+  }
+  return sent;
 }
+
+/** Read right after the events lock: no other transaction can commit an event id until this one ends. */
+const LAST_COMMITTED = 'SELECT coalesce(max(id), 0) AS last_committed_event FROM events';
 
 /** A member's session over its `statement`. */
 function sessionOn(
   statement: (sql: string, params?: readonly unknown[]) => Promise<pg.QueryResult>,
   unanswered: Set<Promise<unknown>>,
-  wroteEvents: () => void,
+  wroteEvent: (event: HubEvent) => void,
   serialize: (key: string) => Promise<void>,
 ): Session {
   const session: Session = {
@@ -364,8 +400,8 @@ function sessionOn(
       void answered.then(() => unanswered.delete(answered));
     },
     atomic: (fn) => fn(session),
-    async wroteEvents() {
-      wroteEvents();
+    async wroteEvents(event) {
+      wroteEvent(event);
     },
     serialize,
   };

@@ -13,6 +13,7 @@ import { createPresenceTable } from './presence.js';
 import { createRateLimitTable } from './rate-limits.js';
 import { createPoolSession, type Session } from './session.js';
 import { createTaskTable } from './tasks.js';
+import { createTokenVersionCache, type TokenVersionCache } from './token-versions.js';
 import { createWebhookTable } from './webhooks.js';
 
 export interface PostgresStoreOptions extends PoolOptions {
@@ -22,8 +23,8 @@ export interface PostgresStoreOptions extends PoolOptions {
   migrate?: boolean;
 }
 
-const tablesOn = (s: Session): StoreTables => ({
-  agents: createAgentTable(s),
+const tablesOn = (s: Session, tokens: TokenVersionCache, cacheReads = false): StoreTables => ({
+  agents: createAgentTable(s, tokens, { cacheReads }),
   tasks: createTaskTable(s),
   events: createEventTable(s),
   messages: createMessageTable(s),
@@ -67,7 +68,13 @@ export function createPostgresStore(
   const pool = createPool(url, options);
   // The writer's own pool of one: it replaces a connection that broke, and reads never queue in front of it.
   const writer = createPool(url, { ...options, max: 1 }, { pipeline: true });
-  const groupCommit = createGroupCommit(writer);
+  const tokens = createTokenVersionCache();
+  const feed = createEventFeed(url, options.onFeedError, tokens);
+  const groupCommit = createGroupCommit(writer, {
+    notifyPayload: feed.ownPayload,
+    onCommitted: (events, committedBefore) => feed.committed(events, committedBefore),
+    onUnknownOutcome: () => feed.poke(),
+  });
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(promise: Promise<T>): Promise<T> => {
@@ -77,12 +84,12 @@ export function createPostgresStore(
     return promise;
   };
   return {
-    ...tablesOn(createPoolSession(pool, (fn) => track(groupCommit.transaction(fn)), () => closing !== undefined)),
+    ...tablesOn(createPoolSession(pool, (fn) => track(groupCommit.transaction(fn)), () => closing !== undefined), tokens, true),
     pool,
-    feed: createEventFeed(url, pool, options.onFeedError),
+    feed,
     transaction<T>(fn: (tx: StoreTables) => Promise<T>): Promise<T> {
       if (closing) return Promise.reject(new Error('store: the store is closed'));
-      return track(groupCommit.transaction((session) => fn(tablesOn(session))));
+      return track(groupCommit.transaction((session) => fn(tablesOn(session, tokens))));
     },
     close() {
       return (closing ??= (async () => {

@@ -16,7 +16,7 @@ const INT8_OID = 20;
  * bigint columns (times in ms, ids, counts) come back as JS numbers, as on SQLite: every value the hub stores stays
  * far below 2^53. Set on this pool's own type table, not on pg's process-wide one.
  */
-const types = {
+export const INT8_AS_NUMBER = {
   getTypeParser: ((oid: number, format?: string) =>
     oid === INT8_OID && format !== 'binary' ? (text: string) => Number(text) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
@@ -40,7 +40,7 @@ export function createPool(url: string, options: PoolOptions = {}, { pipeline = 
     connectionString: url,
     max: options.max ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    types,
+    types: INT8_AS_NUMBER,
     application_name: 'taskhub',
   });
   pool.on('error', (error) => options.onIdleError?.(error));

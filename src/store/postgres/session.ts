@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { EVENTS_CHANNEL } from './feed.js';
+import type { HubEvent } from '../../domain/types.js';
+import { EVENTS_CHANNEL } from './channels.js';
 import { EVENTS_LOCK } from './locks.js';
 import { translateError } from './pool.js';
 
@@ -25,8 +26,11 @@ export interface Session {
    * of its own beside the group commit.
    */
   atomic<T>(fn: (session: Session) => Promise<T>, options?: AtomicOptions): Promise<T>;
-  /** Says that events were written: other hubs are notified once, when the transaction commits. */
-  wroteEvents(): Promise<void>;
+  /**
+   * Says that `event` was written: other hubs are notified once, when the transaction commits (and in the group
+   * commit, this hub's feed is handed the event).
+   */
+  wroteEvents(event: HubEvent): Promise<void>;
   /**
    * Keeps `key` to this transaction until it ends, waiting while another change of the same group-commit batch
    * keeps it. A row lock (FOR UPDATE, an upsert) separates transactions; the changes of one batch share one, so a
@@ -55,7 +59,7 @@ const nameOf = (text: string) => {
 };
 
 /** Runs one statement as a named prepared statement; an unreachable database rejects with `HubError('unavailable')`. */
-export async function runOn(client: pg.Pool | pg.PoolClient, text: string, params: readonly unknown[] = []) {
+export async function runOn(client: pg.Pool | pg.ClientBase, text: string, params: readonly unknown[] = []) {
   try {
     return await client.query({ name: nameOf(text), text, values: params as unknown[] });
   } catch (error) {
