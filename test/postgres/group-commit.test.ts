@@ -185,4 +185,29 @@ describe('PostgreSQL group commit', () => {
     await Promise.all([both('x', 'y'), both('y', 'x')]);
     expect([await s.rateLimits.peek('test', 'x'), await s.rateLimits.peek('test', 'y')]).toEqual([2, 2]);
   });
+
+  it('settles a change queued just as its batch finishes, whatever the moment (it goes to the next batch)', async () => {
+    await open();
+    const writer = createPool(db!.url, { max: 1 }, { pipeline: true });
+    pools.push(writer);
+    const commit = createGroupCommit(writer);
+    const hop = (n: number): Promise<void> => (n === 0 ? Promise.resolve() : Promise.resolve().then(() => hop(n - 1)));
+    // The second change is queued 0, 1, 2, … microtask hops after the first one's fn returned: one of them lands
+    // between the batch's last member ending and its COMMIT.
+    for (let hops = 0; hops < 16; hops++) {
+      let second: Promise<unknown> | undefined;
+      const first = commit.transaction(async (s) => {
+        await s.rows('SELECT 1');
+        void hop(hops).then(() => (second = commit.transaction(async (t) => t.rows('SELECT 2'))));
+        return hops;
+      });
+      expect(await first).toBe(hops);
+      await hop(hops + 2);
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), 2000)));
+      const settled = await Promise.race([second!.then(() => 'settled'), hung]);
+      clearTimeout(timer);
+      expect(settled).toBe('settled');
+    }
+  });
 });

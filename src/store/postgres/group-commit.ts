@@ -137,10 +137,13 @@ export function createGroupCommit(writer: pg.Pool, options: GroupCommitOptions =
     const outcomes: Outcome[] = [];
     const started = Date.now();
     let running = 0;
+    // Set when the last member is over: from then on the batch commits, and a change queued meanwhile waits for
+    // the next batch (one let in now would run beside the COMMIT, and never be settled).
+    let over = false;
     let allOver = () => {};
     // A change queued while the batch runs joins it at once instead of waiting for its commit.
     const admit = () => {
-      while (queue.length > 0 && jobs.length < MAX_BATCH_CHANGES && !state.aborted && !state.keysCrossed &&
+      while (!over && queue.length > 0 && jobs.length < MAX_BATCH_CHANGES && !state.aborted && !state.keysCrossed &&
         Date.now() - started < JOIN_MS) {
         const job = queue.shift()!;
         const i = jobs.push(job) - 1;
@@ -148,7 +151,10 @@ export function createGroupCommit(writer: pg.Pool, options: GroupCommitOptions =
         void runJoined(conn, tx, state, job).then((outcome) => {
           outcomes[i] = outcome;
           running -= 1;
-          if (running === 0) allOver();
+          if (running === 0) {
+            over = true;
+            allOver();
+          }
         });
       }
     };
