@@ -163,10 +163,11 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
     /**
      * Creates a task in status `assigned` and delivers it. With an `idempotencyKey` the assigner has used before,
      * returns that first task instead (`created: false`). A created task counts toward the sender's rate limit.
-     * Resolves once the task is committed.
+     * Resolves once the task is committed. `id` is the new task's (rpc chooses it, to wait for the task before it
+     * exists).
      * @throws HubError `rate_limited` (nothing stored) over the limit.
      */
-    create(actor: Actor, input: TaskInput, kind: TaskKind = 'task'): Promise<{ task: Task; created: boolean }> {
+    create(actor: Actor, input: TaskInput, kind: TaskKind = 'task', id: string = randomUUID()): Promise<{ task: Task; created: boolean }> {
       return taskEvents.run(async (change) => {
         const { tx } = change;
         if (input.idempotencyKey !== undefined) {
@@ -179,7 +180,7 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
         await rateLimits.admit(tx, actor, 'task');
         const createdAt = now();
         const record = await tx.tasks.insert({
-          id: randomUUID(),
+          id,
           kind,
           task: input.task,
           payload: input.payload ?? null,
@@ -191,7 +192,6 @@ export function createTaskService({ store, presence, taskEvents, rateLimits, set
           idempotencyKey: input.idempotencyKey ?? null,
           createdAt,
         });
-        await tx.agents.markAssigned(target, createdAt);
         return { task: await taskEvents.emitFor(change, 'task.assigned', record), created: true };
       });
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { HubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/task-status.js';
 import type { Actor, EventType, HubEvent, Task } from '../domain/types.js';
@@ -42,6 +43,8 @@ interface Waiter {
   timer: NodeJS.Timeout;
   signal: AbortSignal | undefined;
   onAbort: () => void;
+  /** Its timeout fired (it may fire while the task is still being created). */
+  timedOut?: boolean;
   resolve: (answer: RpcAnswer | undefined) => void;
   reject: (error: HubError) => void;
 }
@@ -66,10 +69,11 @@ function answerOf(task: Finished): RpcAnswer {
 }
 
 /**
- * The RPCs waiting for their task, keyed by task id. Once its task is created a waiter is registered first (so it
- * hears the bus from then on) and the task's stored state read second, as bullmq's `waitUntilFinished` does: a
- * completion cannot slip between the two. It is resolved by the first of: that read finding the task terminal,
- * the task's terminal event on the hub's bus, the store poll (which sees tasks finished by another process on the
+ * The RPCs waiting for their task, keyed by task id. A waiter is registered under the id its task will have before
+ * the task is created, so it hears the bus from before the task exists: no completion can slip past it. (A call
+ * whose idempotency key finds an earlier task registers for that one and then reads it, as bullmq's
+ * `waitUntilFinished` does.) It is resolved by the first of: that read finding the task terminal, the task's
+ * terminal event on the hub's bus, the store poll (which sees tasks finished by another process on the
  * same database), its timeout, its caller leaving, or `close()`. Each of these removes it from the map together
  * with its timer and abort listener. The single poll timer runs only while the map is not empty.
  */
@@ -78,7 +82,6 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
   // connection while the first request is still held.
   const waiters = new Map<string, Set<Waiter>>();
   let waiting = 0;
-  let creating = 0;
   let pollTimer: NodeJS.Timeout | undefined;
   let timers = 0;
   let closed = false;
@@ -120,6 +123,7 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
   /** Cancels the task as its caller unless kept; if it turned terminal meanwhile, that is the answer. */
   const timeOut = async (waiter: Waiter) => {
     if (!remove(waiter)) return;
+    waiter.timedOut = true;
     const timeout: RpcAnswer = { taskId: waiter.taskId, status: 'timeout' };
     if (waiter.keepOnTimeout) return waiter.resolve(timeout);
     try {
@@ -142,9 +146,11 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
   };
   const unsubscribe = hub.bus.subscribe(onEvent);
 
-  const register = (actor: Actor, taskId: string, options: RpcCallOptions) =>
-    new Promise<RpcAnswer | undefined>((resolve, reject) => {
-      const waiter: Waiter = {
+  /** Adds a waiter for `taskId`: its answer, and the waiter itself (to take it out again). */
+  const register = (actor: Actor, taskId: string, options: RpcCallOptions) => {
+    let waiter!: Waiter;
+    const answer = new Promise<RpcAnswer | undefined>((resolve, reject) => {
+      waiter = {
         taskId,
         actor,
         keepOnTimeout: options.keepOnTimeout ?? false,
@@ -164,6 +170,8 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
       waiter.signal?.addEventListener('abort', waiter.onAbort, { once: true });
       pollTimer ??= setInterval(() => void poll(), settings.pollMs);
     });
+    return { answer, waiter };
+  };
 
   return {
     /**
@@ -175,23 +183,40 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
     async call(actor: Actor, input: TaskInput, options: RpcCallOptions = {}): Promise<RpcAnswer | undefined> {
       if (closed) throw new HubError('shutting_down', 'The hub is shutting down; retry later.');
       if (options.signal?.aborted) return undefined;
-      if (waiting + creating >= settings.maxWaiters) {
+      if (waiting >= settings.maxWaiters) {
         throw new HubError('overloaded', `The hub is already holding ${waiting} waiting RPCs; retry shortly.`, {
           retryAfterSeconds: 1,
         });
       }
-      // A repeated idempotency key finds the call's task instead of creating another: a caller that lost its
+      // The waiter exists before its task does (the id is chosen here): whatever finishes the task, however soon
+      // (a listener of its own `task.assigned`, another hub, another process), the waiter hears it or the poll
+      // finds it, and no read after the creation is needed. It counts toward the limit from here.
+      const id = randomUUID();
+      const first = register(actor, id, options);
+      let outcome: { task: Task; created: boolean };
+      try {
+        outcome = await hub.tasks.create(actor, input, 'rpc', id);
+      } catch (error) {
+        remove(first.waiter);
+        throw error;
+      }
+      if (outcome.created) {
+        // Timed out while the task was being created (a database slower than the timeout): the cancel found no
+        // task then, so cancel it now, as a timeout does.
+        if (first.waiter.timedOut && !first.waiter.keepOnTimeout) {
+          await hub.tasks.cancel(actor, id).catch((error: unknown) => settings.onError?.(error, 'rpc cancel on timeout'));
+        }
+        return first.answer;
+      }
+      // A repeated idempotency key found the call's first task instead of creating another: a caller that lost its
       // connection re-sends the call and waits for the same task (or gets its outcome at once).
-      // A call counts toward the limit from here, while its task is being created.
-      creating += 1;
-      const { task, created } = await hub.tasks.create(actor, input, 'rpc').finally(() => (creating -= 1));
-      if (!created && isTerminal(task.status)) return answerOf(task);
+      remove(first.waiter);
+      const { task } = outcome;
+      if (isTerminal(task.status)) return answerOf(task);
       if (closed) throw new HubError('shutting_down', 'The hub is shutting down; the task stays recorded as it was.');
       if (options.signal?.aborted) return undefined;
-      // Subscribe first, then read: whatever finished the task before the waiter existed (a listener of its own
-      // `task.assigned`, another hub, another process), the read sees it; whatever finishes it later, the waiter
-      // hears.
-      const answer = register(actor, task.id, options);
+      // Subscribe first, then read: a completion between the creation's answer and now is seen by the read.
+      const { answer } = register(actor, task.id, options);
       const stored = await hub.tasks.get(actor, task.id).catch((error: unknown) => {
         settings.onError?.(error, 'rpc read after register');
         return undefined;

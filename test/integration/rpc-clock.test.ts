@@ -33,12 +33,16 @@ const nextTurn = () => new Promise((resolve) => realImmediate(resolve));
 async function start(options: Parameters<RpcWaiters['call']>[2] = {}) {
   const outcome: { answer?: RpcAnswer | undefined; error?: unknown; settled: boolean } = { settled: false };
   const waitingBefore = rpc.size();
+  const tasksBefore = (await bare.store.tasks.list({ limit: 1000 })).length;
   const done = rpc.call(boss, { target: 'worker', task: 'work' }, options).then(
     (answer) => Object.assign(outcome, { answer, settled: true }),
     (error: unknown) => Object.assign(outcome, { error, settled: true }),
   );
-  // The task is created (one group commit) before the waiter exists.
+  // The waiter exists first, under the id the task will have; the task once its group commit is done.
+  const created = async () => (await bare.store.tasks.list({ limit: 1000 })).length > tasksBefore;
   while (rpc.size() === waitingBefore && !outcome.settled) await nextTurn();
+  while (!(await created())) await nextTurn();
+  // The newest first.
   const taskId = (await bare.store.tasks.list({ limit: 1 }))[0]!.id;
   return { outcome, done, taskId: () => taskId };
 }
@@ -94,7 +98,7 @@ describe('rpc waiters', () => {
     expect(vi.getTimerCount()).toBe(hubTimers);
   });
 
-  it('catches a task finished by a listener of its own task.assigned event, before the waiter existed', async () => {
+  it('catches a task finished by a listener of its own task.assigned event at once: its waiter came first', async () => {
     const off = bare.hub.bus.subscribe((event) => {
       if (event.type === 'task.assigned') void bare.hub.tasks.complete(worker, event.taskId!, 'instant');
     });
