@@ -234,12 +234,14 @@ export interface AgentTable {
   contactOf(name: string): Promise<AgentContact | undefined>;
   /** Sets `lastSeen` (ms). */
   touch(name: string, at: number): Promise<void>;
-  /** Sets `lastAssignedAt` (ms), which routing uses to spread work. */
-  markAssigned(name: string, at: number): Promise<void>;
   routingCandidates(capability: string): Promise<RoutingCandidate[]>;
 }
 
 export interface TaskTable {
+  /**
+   * Inserts the task, assigned to its target, and sets the target's `lastAssignedAt` to its `createdAt` (routing
+   * spreads work by it), in one write.
+   */
   insert(task: NewTask): Promise<TaskRecord>;
   get(id: string): Promise<TaskRecord | undefined>;
   findByIdempotencyKey(assigner: string, key: string): Promise<TaskRecord | undefined>;

@@ -94,8 +94,10 @@ forEachStore((make) => {
       expect(created).toMatchObject({ tokenVersion: 1, row: { name: 'w', lastSeen: null } });
       expect(await store.agents.insert({ name: 'w', capabilities: [], email: null, description: null, createdAt: 2 }))
         .toBeUndefined();
-      await store.tasks.insert(newTask({ target: 'w' }));
-      expect(await store.agents.routingCandidates('ocr')).toEqual([{ name: 'w', openTasks: 1, lastAssignedAt: null }]);
+      expect(await store.agents.routingCandidates('ocr')).toEqual([{ name: 'w', openTasks: 0, lastAssignedAt: null }]);
+      // Inserting a task assigns it: the target's lastAssignedAt is the task's createdAt.
+      await store.tasks.insert(newTask({ target: 'w', createdAt: 5_000 }));
+      expect(await store.agents.routingCandidates('ocr')).toEqual([{ name: 'w', openTasks: 1, lastAssignedAt: 5_000 }]);
       expect((await store.agents.findByEmail('w@example.COM')).map((a) => a.name)).toEqual(['w']);
       expect((await store.agents.contactOf('w'))?.email).toBe('W@Example.com');
       await store.agents.update('w', { capabilities: ['pdf'] });

@@ -124,10 +124,6 @@ export function createAgentTable(s: Session, tokens?: TokenVersionCache, { cache
       await s.count('UPDATE agents SET last_seen = $1 WHERE name = $2', [at, name]);
     },
 
-    async markAssigned(name, at) {
-      await s.write('UPDATE agents SET last_assigned_at = $1 WHERE name = $2', [at, name]);
-    },
-
     routingCandidates: (capability: string) =>
       s.rows<RoutingCandidate>(
         `SELECT a.name AS name, a.last_assigned_at AS "lastAssignedAt",

@@ -19,10 +19,14 @@ export function createTaskTable(s: Session): TaskTable {
 
   return {
     async insert(task: NewTask) {
+      // The target's last_assigned_at in the same statement: one round trip, one statement to parse and send.
       const inserted = await one(
-        `INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
-           idempotency_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'assigned', $7, $8, $9, $10, $11, $11) RETURNING *`,
+        `WITH t AS (
+           INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
+             idempotency_key, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, 'assigned', $7, $8, $9, $10, $11, $11) RETURNING *),
+         a AS (UPDATE agents SET last_assigned_at = $11 WHERE name = $8)
+         SELECT * FROM t`,
         [task.id, task.kind, task.task, toJson(task.payload), task.capability, task.priority, task.assigner,
           task.target, task.deadline, task.idempotencyKey, task.createdAt],
       );

@@ -35,7 +35,6 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
       'SELECT a.email AS email, w.url AS url, w.events AS events FROM agents a LEFT JOIN webhooks w ON w.agent = a.name WHERE a.name = ?',
     ),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
-    markAssigned: db.prepare('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
     candidates: db.prepare<[string], { name: string; openTasks: number; lastAssignedAt: number | null }>(
       `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt,
          (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN (${sqlList(OPEN_STATUSES)}))
@@ -113,13 +112,9 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
       q.touch.run(at, name);
     },
 
-    markAssigned(name: string, at: number): void {
-      q.markAssigned.run(at, name);
-    },
-
     routingCandidates(capability: string): RoutingCandidate[] {
       return q.candidates.all(capability);
     },
   };
-  return { ops, writes: ['insert', 'update', 'remove', 'rotateToken', 'touch', 'markAssigned'] };
+  return { ops, writes: ['insert', 'update', 'remove', 'rotateToken', 'touch'] };
 }

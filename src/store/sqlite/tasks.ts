@@ -25,6 +25,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
          @idempotencyKey, @createdAt, @createdAt)
        RETURNING *`,
     ),
+    markAssigned: db.prepare<[number, string]>('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
     get: db.prepare<[string], RawTask>('SELECT * FROM tasks WHERE id = ?'),
     byIdempotencyKey: db.prepare<[string, string], RawTask>(
       'SELECT * FROM tasks WHERE assigner = ? AND idempotency_key = ?',
@@ -79,6 +80,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
         ...task,
         payload: toJson(task.payload),
       }) as RawTask;
+      q.markAssigned.run(task.createdAt, task.target);
       return fromRaw(raw);
     },
 
