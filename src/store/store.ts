@@ -16,8 +16,10 @@
  *   another transaction, a store-level operation): a store may run transactions one after another on a single
  *   connection, so such a wait would hold every other change back, and waiting on the store itself can deadlock.
  * - Never use `tx` after `fn` has settled; the store rejects such calls.
- * - `fn` runs once: a store never retries it (a conflict the database detects rejects the transaction). Effects
- *   outside the store (publishing the change's events, answering) belong after the transaction resolved.
+ * - `fn` may run more than once, and only the run that commits counts: the PostgreSQL group commit runs a batch
+ *   again one change after another when it cannot keep it as it ran (postgres/group-commit.ts). A conflict the
+ *   database detects otherwise rejects the transaction; nothing retries it. So effects outside the store
+ *   (publishing the change's events, answering) belong after the transaction resolved.
  *
  * Operations that must happen once however many hubs share a database are claims, decided by the database: a
  * guarded transition (`tasks.transition` changes the row only if its status is one of `from`), `outbox.claimDue`
