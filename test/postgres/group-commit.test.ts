@@ -24,7 +24,7 @@ describe('PostgreSQL group commit', () => {
 
   const open = async () => {
     db = await createTestDatabase();
-    store = await openPostgresStore(db.url, { max: 4 });
+    store = await openPostgresStore(db.url, { max: 4, together: true });
     return store;
   };
 
@@ -32,7 +32,7 @@ describe('PostgreSQL group commit', () => {
     await open();
     const writer = createPool(db!.url, { max: 1 }, { pipeline: true });
     pools.push(writer);
-    const commit = createGroupCommit(writer);
+    const commit = createGroupCommit(writer, { together: true });
     const count = MAX_BATCH_CHANGES + 36;
     // Each change reads the id of the transaction it runs in: changes of one batch share it.
     const xids = await Promise.all(
@@ -190,7 +190,7 @@ describe('PostgreSQL group commit', () => {
     await open();
     const writer = createPool(db!.url, { max: 1 }, { pipeline: true });
     pools.push(writer);
-    const commit = createGroupCommit(writer);
+    const commit = createGroupCommit(writer, { together: true });
     const hop = (n: number): Promise<void> => (n === 0 ? Promise.resolve() : Promise.resolve().then(() => hop(n - 1)));
     // The second change is queued 0, 1, 2, … microtask hops after the first one's fn returned: one of them lands
     // between the batch's last member ending and its COMMIT.

@@ -117,7 +117,7 @@ export function createGroupCommit(writer: pg.Pool, options: GroupCommitOptions =
     const onError = (error: Error) => (conn.broken ??= error);
     client.on('error', onError);
     try {
-      const jobs = await runTogether(conn);
+      const jobs = options.together ? await runTogether(conn) : queue.splice(0, MAX_BATCH_CHANGES);
       if (jobs) await runOneByOne(conn, jobs);
     } finally {
       client.off('error', onError);
@@ -234,6 +234,12 @@ export function createGroupCommit(writer: pg.Pool, options: GroupCommitOptions =
 }
 
 export interface GroupCommitOptions {
+  /**
+   * Run a batch's changes together first (see createGroupCommit). Off by default for now: with it on, a change
+   * under the multi-hub test's load twice never settled (2 of 5 full runs, the cause not yet found; one race of
+   * it is fixed and tested). Off, every batch runs one by one, as savepoints.
+   */
+  together?: boolean;
   /** What this store's NOTIFYs carry (the feed's `ownPayload`: it skips reading its own hub's commits). */
   notifyPayload?: string;
   /** Told the events of each batch that committed, and the newest id others had committed before it. */

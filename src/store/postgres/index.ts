@@ -21,6 +21,8 @@ export interface PostgresStoreOptions extends PoolOptions {
   onFeedError?: (error: unknown) => void;
   /** Apply pending migrations at open. Default true. */
   migrate?: boolean;
+  /** The group commit runs a batch's changes together first (group-commit.ts); default false. */
+  together?: boolean;
 }
 
 const tablesOn = (s: Session, tokens: TokenVersionCache, cacheReads = false): StoreTables => ({
@@ -63,7 +65,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 /** The store on a database whose schema is already migrated (`openPostgresStore` migrates first). */
 export function createPostgresStore(
   url: string,
-  options: PoolOptions & { onFeedError?: (error: unknown) => void } = {},
+  options: PoolOptions & { onFeedError?: (error: unknown) => void; together?: boolean } = {},
 ): PostgresStore {
   const pool = createPool(url, options);
   // The writer's own pool of one: it replaces a connection that broke, and reads never queue in front of it.
@@ -71,6 +73,7 @@ export function createPostgresStore(
   const tokens = createTokenVersionCache();
   const feed = createEventFeed(url, options.onFeedError, tokens);
   const groupCommit = createGroupCommit(writer, {
+    together: options.together ?? false,
     notifyPayload: feed.ownPayload,
     onCommitted: (events, committedBefore) => feed.committed(events, committedBefore),
     onUnknownOutcome: () => feed.poke(),
