@@ -15,11 +15,6 @@ export interface Change {
   readonly tx: StoreTx;
   /** Appends an event (and whatever the planners add) in this change; it is published once the change commits. */
   emit(event: NewEvent): Promise<HubEvent>;
-  /**
-   * Registers what undoes an in-memory effect of this change (a rate-limit unit spent) should the change roll
-   * back, at once or when its commit fails.
-   */
-  onRollback(undo: () => void): void;
 }
 
 /**
@@ -49,15 +44,10 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
     },
 
     async run<T>(change: (c: Change) => Promise<T>): Promise<T> {
+      // A store may run `change` again (the PostgreSQL group commit's one-by-one rerun): the last run's recording
+      // is the one that committed.
       let recording: RecordingChange | undefined;
-      let result: T;
-      try {
-        result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
-      } catch (error) {
-        // Rolled back (by `change` itself or by a failed commit): undo what it spent in memory, newest first.
-        for (const undo of (recording?.undos ?? []).reverse()) undo();
-        throw error;
-      }
+      const result = await store.transaction((tx) => change((recording = new RecordingChange(tx, planners))));
       // A batch's transactions resolve in the order they ran, each continuing here in that order: events reach
       // the bus in id order. A shared store's feed publishes instead (every hub's events, in id order).
       if (!store.feed) for (const event of recording!.events) bus.publish(event);
@@ -70,7 +60,6 @@ export function createChangeRecorder(store: Store, bus: EventBus) {
 /** A change in progress and the events it has written (a class: no closures made per change). */
 class RecordingChange implements Change {
   readonly events: HubEvent[] = [];
-  readonly undos: Array<() => void> = [];
   readonly queued = new Set<OutboxChannel>();
 
   constructor(
@@ -83,10 +72,6 @@ class RecordingChange implements Change {
     for (const plan of this.planners) for (const channel of await plan(stored, this.tx)) this.queued.add(channel);
     this.events.push(stored);
     return stored;
-  }
-
-  onRollback(undo: () => void): void {
-    this.undos.push(undo);
   }
 }
 

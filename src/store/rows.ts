@@ -189,13 +189,18 @@ export interface RawMail {
   received_at: number;
 }
 
-export const mailFromRaw = (raw: RawMail): DevMail => ({
+/** What a dev mail and its preview share. */
+const mailHeadOf = (raw: RawMail) => ({
   id: raw.id,
   from: raw.sender,
   to: raw.recipient,
   subject: raw.subject,
   headers: JSON.parse(raw.headers) as Record<string, string>,
   text: raw.text,
+});
+
+export const mailFromRaw = (raw: RawMail): DevMail => ({
+  ...mailHeadOf(raw),
   json: raw.json === null ? null : JSON.parse(raw.json),
   receivedAt: raw.received_at,
 });
@@ -239,12 +244,7 @@ export const outboxCountsOf = (rows: { status: OutboxStatus; n: number }[]): Out
 
 /** A dev mail as a list shows it, its text and JSON cut in SQL; `cut` as the store's driver returns a boolean. */
 export const previewFromRaw = (raw: RawMail, cut: boolean): DevMailPreview => ({
-  id: raw.id,
-  from: raw.sender,
-  to: raw.recipient,
-  subject: raw.subject,
-  headers: JSON.parse(raw.headers) as Record<string, string>,
-  text: raw.text,
+  ...mailHeadOf(raw),
   jsonText: raw.json,
   cut,
   receivedAt: raw.received_at,

@@ -271,22 +271,15 @@ async function runJoined(conn: Connection, tx: Transaction, state: TogetherState
   const statement = (sql: string, params?: readonly unknown[]) => {
     if (!open) throw new Error('store: this transaction is over; use the tx only inside its fn');
     const write = isWrite(sql);
-    const prefix = beginFor(conn, tx, write, []);
-    const sent = runOn(conn.client, sql, params);
-    sent.catch(() => {}); // awaited below, after the prefix
-    return (async () => {
-      try {
-        await prefix;
-        const result = await sent;
-        // A guarded UPDATE that matched nothing changed nothing: a change that throws after it can still go.
-        if (write && (result.rowCount ?? 1) > 0) outcome.wrote = true;
-        return result;
-      } catch (error) {
-        failed ??= { error };
-        state.aborted = true;
-        throw error;
-      }
-    })();
+    const answered = sendAfter(conn, beginFor(conn, tx, write, []), sql, params, (error) => {
+      failed ??= { error };
+      state.aborted = true;
+    });
+    return answered.then((result) => {
+      // A guarded UPDATE that matched nothing changed nothing: a change that throws after it can still go.
+      if (write && (result.rowCount ?? 1) > 0) outcome.wrote = true;
+      return result;
+    });
   };
   const session = sessionOn(statement, unanswered, (event) => outcome.events.push(event), async (key) => {
     for (;;) {
@@ -306,13 +299,7 @@ async function runJoined(conn: Connection, tx: Transaction, state: TogetherState
     }
   });
   try {
-    outcome.value = await job.fn(session);
-    await Promise.all(unanswered);
-    if (failed) throw failed.error;
-    outcome.ok = true;
-  } catch (error) {
-    await Promise.all(unanswered);
-    outcome.error = error;
+    await runFn(outcome, session, unanswered, () => failed);
   } finally {
     open = false;
     for (const key of held) state.holders.delete(key);
@@ -334,37 +321,60 @@ async function runAlone(conn: Connection, tx: Transaction, savepoint: { held: bo
     const parts = own ? [] : savepoint.held ? [RELEASE, SAVEPOINT] : [SAVEPOINT];
     own = savepoint.held = true;
     // If the prefix fails the statement fails too, and the batch is broken (simple() marked it).
-    const prefix = beginFor(conn, tx, write, parts);
-    const sent = runOn(conn.client, sql, params);
-    sent.catch(() => {});
-    return (async () => {
-      try {
-        await prefix;
-        return await sent;
-      } catch (error) {
-        failed ??= { error };
-        throw error;
-      }
-    })();
+    return sendAfter(conn, beginFor(conn, tx, write, parts), sql, params, (error) => (failed ??= { error }));
   };
   // Alone in its turn, a member needs no key: nothing else of the batch runs meanwhile.
   const session = sessionOn(statement, unanswered, (event) => outcome.events.push(event), async () => {});
   try {
-    outcome.value = await job.fn(session);
-    await Promise.all(unanswered);
-    // A fn that caught its own failed statement cannot be kept (PostgreSQL would refuse everything after it).
-    if (failed) throw failed.error;
-    outcome.ok = true;
-  } catch (error) {
-    await Promise.all(unanswered);
-    outcome.error = error;
-    if (own && conn.broken === undefined) {
+    await runFn(outcome, session, unanswered, () => failed);
+    if (!outcome.ok && own && conn.broken === undefined) {
       await simple(conn, ROLLBACK_CHANGE).then(() => (savepoint.held = false), () => {});
     }
   } finally {
     open = false;
   }
   return outcome;
+}
+
+/**
+ * Runs the member's fn and waits for its unanswered writes; sets `outcome.ok` and its value, or its error. A fn
+ * that caught its own failed statement is not ok either (PostgreSQL refuses everything after that statement).
+ */
+async function runFn(outcome: Outcome, session: Session, unanswered: Set<Promise<unknown>>, failed: () => { error: unknown } | undefined) {
+  try {
+    outcome.value = await outcome.job.fn(session);
+    await Promise.all(unanswered);
+    const caught = failed();
+    if (caught) throw caught.error;
+    outcome.ok = true;
+  } catch (error) {
+    await Promise.all(unanswered);
+    outcome.error = error;
+  }
+}
+
+/**
+ * Sends `sql` right behind `prefix` (one round trip for both) and answers it once both are answered; `onFailed`
+ * hears a failure of either before the caller does.
+ */
+function sendAfter(
+  conn: Connection,
+  prefix: Promise<unknown> | undefined,
+  sql: string,
+  params: readonly unknown[] | undefined,
+  onFailed: (error: unknown) => void,
+): Promise<pg.QueryResult> {
+  const sent = runOn(conn.client, sql, params);
+  sent.catch(() => {}); // awaited below, after the prefix
+  return (async () => {
+    try {
+      await prefix;
+      return await sent;
+    } catch (error) {
+      onFailed(error);
+      throw error;
+    }
+  })();
 }
 
 /**
