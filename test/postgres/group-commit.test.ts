@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CommitFailedError, createGroupCommit, MAX_BATCH_CHANGES } from '../../src/store/postgres/group-commit.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/index.js';
 import { createPool } from '../../src/store/postgres/pool.js';
@@ -16,6 +16,7 @@ describe('PostgreSQL group commit', () => {
   let store: PostgresStore | undefined;
   const pools: pg.Pool[] = [];
   afterEach(async () => {
+    vi.restoreAllMocks();
     await Promise.all(pools.splice(0).map((p) => p.end()));
     await store?.close();
     store = undefined;
@@ -209,5 +210,24 @@ describe('PostgreSQL group commit', () => {
       clearTimeout(timer);
       expect(settled).toBe('settled');
     }
+  });
+  it('runs a batch whose start was delayed past JOIN_MS (its process descheduled) and every change behind it', async () => {
+    await open();
+    const writer = createPool(db!.url, { max: 1 }, { pipeline: true });
+    pools.push(writer);
+    const commit = createGroupCommit(writer, { together: true });
+    // A loaded machine can stop the process for milliseconds between any two lines; here every reading of the
+    // clock finds JOIN_MS gone by since the one before.
+    const realNow = Date.now.bind(Date);
+    let readings = 0;
+    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 10 * readings++);
+    const changes = Promise.all(
+      Array.from({ length: 5 }, (_, i) => commit.transaction(async (s) => (await s.rows<{ n: number }>('SELECT $1::int AS n', [i]))[0]!.n)),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise((resolve) => (timer = setTimeout(() => resolve('hung'), 3000)));
+    const settled = await Promise.race([changes, hung]);
+    clearTimeout(timer);
+    expect(settled).toEqual([0, 1, 2, 3, 4]);
   });
 });

@@ -21,7 +21,7 @@ export interface PostgresStoreOptions extends PoolOptions {
   onFeedError?: (error: unknown) => void;
   /** Apply pending migrations at open. Default true. */
   migrate?: boolean;
-  /** The group commit runs a batch's changes together first (group-commit.ts); default false. */
+  /** The group commit runs a batch's changes together first (group-commit.ts); default true. */
   together?: boolean;
 }
 
@@ -73,7 +73,7 @@ export function createPostgresStore(
   const tokens = createTokenVersionCache();
   const feed = createEventFeed(url, options.onFeedError, tokens);
   const groupCommit = createGroupCommit(writer, {
-    together: options.together ?? false,
+    together: options.together ?? true,
     notifyPayload: feed.ownPayload,
     onCommitted: (events, committedBefore) => feed.committed(events, committedBefore),
     onUnknownOutcome: () => feed.poke(),
