@@ -36,6 +36,12 @@ describe('PostgreSQL stopped and started again under a running hub', () => {
     const boss = await addAgentOn(hub, 'boss');
     const worker = await addAgentOn(hub, 'worker');
     const stream = openStream(hub.url, worker.token);
+    // A fresh stream delivers only the events after its `ready`: the writer starts once it is there, or its first
+    // task could be committed before the stream counts from (a race this test lost once under a loaded machine).
+    await stream.waitFor((events) => events.some((e) => e.type === 'ready')).catch((error: unknown) => {
+      stream.close();
+      throw error;
+    });
     const answered: string[] = [];
     const statuses = new Set<number>();
     let writing = true;
@@ -49,7 +55,6 @@ describe('PostgreSQL stopped and started again under a running hub', () => {
       }
     })();
     try {
-      await stream.waitFor((events) => events.some((e) => e.type === 'ready'));
       await expect.poll(() => answered.length, { timeout: 10_000, interval: 10 }).toBeGreaterThan(20);
 
       await cluster.halt();
