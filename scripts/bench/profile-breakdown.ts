@@ -19,6 +19,8 @@ const RULES: Array<[part: string, claims: (f: Frame, caller: Frame | undefined) 
   ['SQLite: COMMIT (group commit: WAL writes, checkpoints)', (f, caller) => f.url.includes('store/sqlite/group-commit') && caller?.functionName === 'processImmediate'],
   ['SQLite: BEGIN / SAVEPOINT / RELEASE', (f) => f.url.includes('store/sqlite/group-commit')],
   ['SQLite: statements (tasks, events, agents)', (f) => f.url.includes('/store/sqlite/')],
+  ['PostgreSQL: driver (pg, pg-protocol: messages built and parsed)', (f) => /node_modules\/(pg|pg-protocol|pg-types|pg-pool|postgres-array|pg-connection-string)\//.test(f.url)],
+  ['PostgreSQL: store (group commit, sessions, feed)', (f) => f.url.includes('/store/postgres/')],
   ['auth: JWT verify + token version', (f) => f.url.includes('hub/tokens') || f.url.includes('jsonwebtoken') || f.url.includes('jws') || f.url.includes('http/auth')],
   ['validation (zod)', (f) => f.url.includes('node_modules/zod') || f.url.includes('http/validate')],
   ['body read + JSON.parse (body-parser, limits check)', (f) => /body-parser|raw-body|iconv-lite|content-type|media-typer|type-is/.test(f.url) || f.url.includes('json-body') || f.url.includes('json-limits')],
