@@ -20,6 +20,8 @@ export const LIMITS = {
   pendingDefault: 100,
   pendingMax: 500,
   webhookUrl: 2048,
+  /** Reports one `POST /api/tasks/reports` may carry. */
+  reportsPerRequest: 100,
 } as const;
 
 const agentName = z.string().regex(AGENT_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
@@ -121,6 +123,22 @@ export const failBody = z.strictObject({
 });
 
 export const emptyBody = z.strictObject({});
+
+const reportedTask = z.string().min(1).max(100);
+/** The single-task bodies above, each with its op and task: `POST /api/tasks/reports`. */
+export const taskReportsBody = z.strictObject({
+  reports: z
+    .array(
+      z.discriminatedUnion('op', [
+        claimBody.extend({ op: z.literal('claim'), taskId: reportedTask }),
+        progressBody.extend({ op: z.literal('progress'), taskId: reportedTask }),
+        completeBody.extend({ op: z.literal('complete'), taskId: reportedTask }),
+        failBody.extend({ op: z.literal('fail'), taskId: reportedTask }),
+      ]),
+    )
+    .min(1)
+    .max(LIMITS.reportsPerRequest),
+});
 
 export const eventsQuery = z.strictObject({
   lastEventId: z.string().regex(/^\d{1,15}$/, 'must be an event id').optional(),

@@ -14,6 +14,9 @@ import type {
   SendMessageInput,
   Task,
   TaskPage,
+  TaskReport,
+  TaskReportOutcome,
+  TaskReportsAnswer,
   Thread,
   UpdateAgentInput,
   WebhookCreated,
@@ -195,6 +198,16 @@ export class TaskhubClient {
   async failTask(id: string, error: string, options: { retry?: boolean } = {}): Promise<Task> {
     const body = { error, ...(options.retry !== undefined && { retry: options.retry }) };
     return (await this.request<{ task: Task }>('POST', `/api/tasks/${seg(id)}/fail`, { body })).task;
+  }
+
+  /**
+   * Agent: several claims, progress reports, completions and failures in one request. Resolves with one outcome per
+   * report, in order: `{status: 200, task}`, or the `{status, error}` its single-task endpoint would have answered;
+   * one refused leaves the others applied. Rejects with `HttpError` 400 (nothing applied) when any report is malformed.
+   * A worker sends its reports this way by itself (see `worker`).
+   */
+  async reportTasks(reports: TaskReport[]): Promise<TaskReportOutcome[]> {
+    return (await this.request<TaskReportsAnswer>('POST', '/api/tasks/reports', { body: { reports } })).results;
   }
 
   async cancelTask(id: string): Promise<Task> {

@@ -112,6 +112,24 @@ export interface RpcAnswer {
   error?: string | null;
 }
 
+/**
+ * One report of `POST /api/tasks/reports`: what `POST /api/tasks/:id/<op>` takes as its body, with the task's id and
+ * the op. An agent sends several at once instead of a request each.
+ */
+export type TaskReport =
+  | { op: 'claim'; taskId: string; leaseSeconds?: number }
+  | { op: 'progress'; taskId: string; message?: string; progress?: number }
+  | { op: 'complete'; taskId: string; result?: unknown }
+  | { op: 'fail'; taskId: string; error: string; retry?: boolean };
+
+/** What one report came to: the answer its single-task endpoint would have given, with that endpoint's status. */
+export type TaskReportOutcome = { status: 200; task: Task } | ({ status: number } & ErrorBody);
+
+/** The answer of `POST /api/tasks/reports`: one outcome per report, in the order they were sent. */
+export interface TaskReportsAnswer {
+  results: TaskReportOutcome[];
+}
+
 /** `GET /api/stats` (admin). */
 export interface Stats {
   tasks: Record<TaskStatus, number>;

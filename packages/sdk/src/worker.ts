@@ -1,6 +1,7 @@
 import { a2aForwarder, type A2AForwardOptions } from './a2a.js';
 import { HttpError, TaskhubError } from './errors.js';
 import { isRefusal, stderrReporter, type ErrorInfo } from './report.js';
+import { createTaskReporter, type ReportingClient } from './reporter.js';
 import type { SubscribeOptions, Subscription } from './subscribe.js';
 import type { HubEvent, Task } from './types.js';
 
@@ -63,13 +64,9 @@ export interface Worker {
 const PENDING_PAGE = 100;
 
 /** What the worker needs from the client. */
-export interface WorkerClient {
+export interface WorkerClient extends ReportingClient {
   subscribe(handler: (event: HubEvent) => void, options: SubscribeOptions): Subscription;
   pendingTasks(query: { limit?: number }): Promise<Task[]>;
-  claimTask(id: string, options?: { leaseSeconds?: number }): Promise<Task>;
-  progress(id: string, report: string | { message?: string; progress?: number }): Promise<Task>;
-  completeTask(id: string, result?: unknown): Promise<Task>;
-  failTask(id: string, error: string, options?: { retry?: boolean }): Promise<Task>;
 }
 
 interface Running {
@@ -83,6 +80,9 @@ const isGone = (error: unknown) =>
 
 export function createWorker(client: WorkerClient, options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 1;
+  // Claims and reports of tasks running side by side go out together while a request is in flight (reporter.ts).
+  const { report: send } = createTaskReporter(client);
+  const progressOf = (update: string | { message?: string; progress?: number }) => (typeof update === 'string' ? { message: update } : update);
   const running = new Map<string, Running>();
   const onError = options.onError ?? stderrReporter('taskhub worker');
   const report = (error: unknown, info: ErrorInfo = { fatal: false }) =>
@@ -114,14 +114,14 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
     const handler = handlerFor(task);
     if (!handler) {
       const known = Object.keys(options.capabilities).join(', ') || 'none';
-      await client.failTask(task.id, `no handler for capability "${task.capability ?? task.task}" (this worker has: ${known})`);
+      await send({ op: 'fail', taskId: task.id, error: `no handler for capability "${task.capability ?? task.task}" (this worker has: ${known})` });
       return;
     }
-    await client.claimTask(task.id, options.leaseSeconds !== undefined ? { leaseSeconds: options.leaseSeconds } : {});
+    await send({ op: 'claim', taskId: task.id, ...(options.leaseSeconds !== undefined && { leaseSeconds: options.leaseSeconds }) });
     const ctx: WorkerContext = {
       task,
       signal: controller.signal,
-      progress: async (update) => void (await client.progress(task.id, update)),
+      progress: async (update) => void (await send({ op: 'progress', taskId: task.id, ...progressOf(update) })),
     };
     let result: unknown;
     try {
@@ -129,16 +129,16 @@ export function createWorker(client: WorkerClient, options: WorkerOptions): Work
     } catch (error) {
       if (controller.signal.aborted) return handBack(task, controller);
       const retry = (error as { retry?: unknown } | null)?.retry === true;
-      await client.failTask(task.id, error instanceof Error ? error.message : String(error), { retry });
+      await send({ op: 'fail', taskId: task.id, error: error instanceof Error ? error.message : String(error), retry });
       return;
     }
     if (controller.signal.aborted) return handBack(task, controller);
-    await client.completeTask(task.id, result);
+    await send({ op: 'complete', taskId: task.id, result });
   };
 
   /** A task cancelled by its assigner needs nothing more; one aborted by `stop` goes back to the queue. */
   const handBack = async (task: Task, controller: AbortController) => {
-    if (controller.signal.reason === STOPPED) await client.failTask(task.id, 'worker stopped', { retry: true });
+    if (controller.signal.reason === STOPPED) await send({ op: 'fail', taskId: task.id, error: 'worker stopped', retry: true });
   };
 
   const start = (task: Task) => {

@@ -67,6 +67,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'post', path: '/api/tasks/:id/progress', summary: '→ in_progress; the lease is renewed', tag: tasks, caller: 'target', body: s.progressBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
   { method: 'post', path: '/api/tasks/:id/complete', summary: '→ completed', tag: tasks, caller: 'target', body: s.completeBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
   { method: 'post', path: '/api/tasks/:id/fail', summary: '→ failed, or back to assigned with retry and attempts left', tag: tasks, caller: 'target', body: s.failBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
+  { method: 'post', path: '/api/tasks/reports', summary: 'Several claims, progress reports, completions and failures at once; each answered as its own endpoint would (status and task, or status and error), in order', tag: tasks, caller: 'target', body: s.taskReportsBody, ok: { status: 200, answer: 'taskReports' } },
   { method: 'post', path: '/api/tasks/:id/cancel', summary: '→ cancelled', tag: tasks, caller: 'assigner or admin', body: s.emptyBody, ok: { status: 200, answer: 'task' }, errors: [403, 404, 409] },
 
   { method: 'post', path: '/api/messages', summary: 'Send a message to an agent, a list or "ALL"', tag: messages, caller: 'any token', body: s.messageSendBody, ok: { status: 201, answer: 'messages' }, errors: [422, 429] },

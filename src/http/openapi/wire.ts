@@ -1,4 +1,4 @@
-import type { Agent, DevMail, Message, RpcAnswer, Task, WebhookCreated, WebhookState } from '@taskhub/sdk/wire';
+import type { Agent, DevMail, ErrorCode, Message, RpcAnswer, Task, TaskReportsAnswer, WebhookCreated, WebhookState } from '@taskhub/sdk/wire';
 import { z } from 'zod';
 import { PRIORITIES, TASK_STATUSES } from '../../domain/task-status.js';
 import { STATUS_BY_CODE } from '../errors.js';
@@ -126,6 +126,17 @@ export const answers = {
   token: z.object({ token: z.string() }),
   task: z.object({ task: taskSchema }),
   tasks: z.object({ tasks: z.array(taskSchema) }),
+  taskReports: z.object({
+    results: z.array(
+      z.union([
+        z.object({ status: z.literal(200), task: taskSchema }),
+        z.object({
+          status: z.number().int().describe('what the single-task endpoint would have answered'),
+          error: errorSchema.shape.error.extend({ code: z.enum(Object.keys(STATUS_BY_CODE) as [ErrorCode, ...ErrorCode[]]) }),
+        }),
+      ]),
+    ).describe('one per report, in the order sent'),
+  }),
   taskPage: z.object({ tasks: z.array(taskSchema), nextCursor: cursor }),
   taskEvents: z.object({ events: z.array(eventSchema), nextCursor: cursor }),
   rpc: z.object({
@@ -181,7 +192,8 @@ const agreed: [
   Same<z.output<typeof messageSchema>, Message>,
   Same<z.output<typeof devMailSchema>, DevMail>,
   Same<z.output<typeof answers.rpc>, RpcAnswer>,
+  Same<z.output<typeof answers.taskReports>, TaskReportsAnswer>,
   Same<z.output<typeof answers.webhookCreated>, WebhookCreated>,
   Same<z.output<typeof answers.webhookState>, WebhookState>,
-] = [true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true];
 void agreed;

@@ -11,8 +11,11 @@ import {
   taskCreateBody,
   taskEventsQuery,
   taskListQuery,
+  taskReportsBody,
 } from '../schemas.js';
+import { STATUS_BY_CODE } from '../errors.js';
 import { parse } from '../validate.js';
+import { runTaskReports } from '../../hub/task-reports.js';
 
 export function taskRoutes(hub: Hub): Router {
   const router = Router();
@@ -66,6 +69,19 @@ export function taskRoutes(hub: Hub): Router {
   router.post('/tasks/:id/fail', async (req, res) => {
     const body = parse(failBody, req.body, 'body');
     res.json({ task: await tasks.fail(actorOf(res), req.params.id, body.error, body.retry) });
+  });
+
+  // Several claims, progress reports, completions and failures in one request: each answered as its own endpoint
+  // would answer it (docs/http.md, "Reports").
+  router.post('/tasks/reports', async (req, res) => {
+    const { reports } = parse(taskReportsBody, req.body, 'body');
+    const outcomes = await runTaskReports(tasks, actorOf(res), reports);
+    const results = outcomes.map((o) => {
+      if ('task' in o) return { status: 200, task: o.task };
+      const { code, message, details } = o.error;
+      return { status: STATUS_BY_CODE[code], error: { code, message, ...(details && { details }) } };
+    });
+    res.json({ results });
   });
 
   router.post('/tasks/:id/cancel', async (req, res) => {
