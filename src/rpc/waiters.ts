@@ -170,6 +170,10 @@ export function createRpcWaiters(hub: Pick<Hub, 'tasks' | 'bus'>, settings: RpcS
       waiter.signal?.addEventListener('abort', waiter.onAbort, { once: true });
       pollTimer ??= setInterval(() => void poll(), settings.pollMs);
     });
+    // The call awaits its task's creation (or a read) before it hands this answer on, and `close()` may reject it
+    // meanwhile: marked handled here, or the process would hear an unhandled rejection (Node exits on one). The
+    // caller still gets the rejection from the promise returned.
+    answer.catch(() => {});
     return { answer, waiter };
   };
 

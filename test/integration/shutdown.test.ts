@@ -96,3 +96,15 @@ it('SIGTERM sent to `npm start` reaches the hub, which shuts down cleanly', asyn
   expect(child.logs.some((entry) => entry.msg === 'taskhub stopped')).toBe(true);
   await expect(fetch(`${child.url}/healthz`)).rejects.toThrow();
 }, 40_000);
+
+it('an rpc whose task is still being created when the waiters close rejects shutting_down, leaving nothing unhandled', async () => {
+  const hub = await startTestHub();
+  restarted = hub;
+  await addAgent(hub, 'boss');
+  await addAgent(hub, 'worker');
+  // The waiter exists before its task: closing now rejects it while the creation still waits for its commit. Its
+  // answer must be taken as handled at once, or the process hears an unhandled rejection (and Node would exit).
+  const calling = hub.rpc.call({ name: 'boss', role: 'agent' }, { target: 'worker', task: 'late' }, { timeoutSeconds: 5 });
+  hub.rpc.close();
+  await expect(calling).rejects.toMatchObject({ code: 'shutting_down' });
+});
