@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPool } from '../../src/store/postgres/pool.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres-db.js';
 
 describe('the test run’s PostgreSQL cluster', () => {
@@ -23,6 +24,27 @@ describe('the test run’s PostgreSQL cluster', () => {
       expect(current.rows[0]?.db).toBe(db.name);
     } finally {
       await client.end();
+    }
+  });
+
+  it("commits the store's changes durably even where the database's default says not to", async () => {
+    db = await createTestDatabase();
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${db.name} SET synchronous_commit = off`);
+    } finally {
+      await admin.end();
+    }
+    const plain = new pg.Client({ connectionString: db.url });
+    await plain.connect();
+    const store = createPool(db.url);
+    try {
+      expect((await plain.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'off' });
+      expect((await store.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'on' });
+    } finally {
+      await plain.end();
+      await store.end();
     }
   });
 

@@ -31,7 +31,8 @@ export interface PoolOptions {
 }
 
 /**
- * A pool on `url` whose int8 values are numbers. An idle client's error never crashes the process. `pipeline`
+ * A pool on `url` whose int8 values are numbers and whose sessions commit durably (`synchronous_commit = on`).
+ * An idle client's error never crashes the process. `pipeline`
  * makes its clients send each query at once instead of after the previous one's answer (the group commit's writer).
  */
 export function createPool(url: string, options: PoolOptions = {}, { pipeline = false } = {}): pg.Pool {
@@ -42,6 +43,9 @@ export function createPool(url: string, options: PoolOptions = {}, { pipeline = 
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MS,
     types: INT8_AS_NUMBER,
     application_name: 'taskhub',
+    // A change is answered once its COMMIT returns, so that COMMIT must wait for the WAL flush whatever the server's
+    // or the database's default says: with `off`, a crash of PostgreSQL would lose changes the hub had answered.
+    options: '-c synchronous_commit=on',
   });
   pool.on('error', (error) => options.onIdleError?.(error));
   return pool;
