@@ -35,10 +35,20 @@ export interface BullmqThroughput extends Latency {
 
 type Call = (data: { w: number; i: number }) => Promise<void>;
 
+/**
+ * Events the queue's events stream keeps (BullMQ's default is about 10,000). `waitUntilFinished` hears of a job's
+ * end only through that stream: at 64 callers it takes several events per job at thousands of jobs a second, so a
+ * caller process descheduled for a fraction of a second found its jobs' events trimmed and waited for ever (a full
+ * bench run hung so once). A team running this load would raise it the same way.
+ */
+const EVENTS_KEPT = 1_000_000;
+/** Longest one call waits for its job's end before it counts as an error instead of stalling the run, ms. */
+const CALL_LIMIT_MS = 30_000;
+
 /** Opens the queue and its events, runs `use` with one echo call, and closes both whatever happens. */
 async function withQueue<T>(p: BullmqParams, callers: number, use: (call: Call) => Promise<T>): Promise<T> {
   const connection = { host: '127.0.0.1', port: p.redisPort };
-  const queue = new Queue(p.queue, { connection });
+  const queue = new Queue(p.queue, { connection, streams: { events: { maxLen: EVENTS_KEPT } } });
   const events = new QueueEvents(p.queue, { connection });
   // Each waiting `waitUntilFinished` holds a listener on both: as many as there are callers, by design.
   queue.setMaxListeners(callers + 16);
@@ -47,7 +57,7 @@ async function withQueue<T>(p: BullmqParams, callers: number, use: (call: Call) 
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return await use(async (data) => {
       const job = await queue.add('echo', data);
-      const result = (await job.waitUntilFinished(events)) as typeof data;
+      const result = (await job.waitUntilFinished(events, CALL_LIMIT_MS)) as typeof data;
       if (result?.w !== data.w || result.i !== data.i) throw new Error(`bullmq answered ${JSON.stringify(result)}`);
     });
   } finally {
