@@ -28,12 +28,14 @@ const shared = {
 
 /**
  * The hub's integration tests that run a second time with every test hub on PostgreSQL (TASKHUB_TEST_STORE). The
- * whole integration suite would double the run on 2 cores; these cover every path through the store: tasks and
- * their transitions, rpc, events and replay, leases and the sweeper, messages, agents, rate limits, email
- * delivery from the outbox, webhook delivery, and shutdown. Left out: files that read SQLite rows directly or test SQLite's
- * group commit (commit-failure, durability, email-delivery's row checks), auth (the secret generated into the data
- * dir, which PostgreSQL replaces with a required TASKHUB_JWT_SECRET), and fronts that add no store path
- * (cli, mcp, sdk-*, dashboard, bench-smoke).
+ * whole integration suite would double the run on 2 cores; these cover every path through the store: tasks, their
+ * transitions and batched reports, rpc and its cleanup, events and replay, leases and the sweeper, messages and
+ * their mail, agents, rate limits, email delivery from the outbox, webhooks and their delivery. Left out: files that
+ * read SQLite rows or files directly or test SQLite's group commit (commit-failure, durability, email-delivery's
+ * row checks, email-inbound, which reads the generated secret from the data dir), auth (that
+ * secret, which PostgreSQL replaces with a required TASKHUB_JWT_SECRET), shutdown (hubs started as `npm start`,
+ * on SQLite; test/postgres/ has PostgreSQL's own process tests), and fronts that add no store path (cli, mcp,
+ * sdk-*, dashboard, bench-smoke).
  */
 export const POSTGRES_INTEGRATION_FILES = [
   'test/integration/tasks.test.ts',
@@ -46,6 +48,12 @@ export const POSTGRES_INTEGRATION_FILES = [
   'test/integration/email-outbound.test.ts',
   'test/integration/http.test.ts',
   'test/integration/webhooks-delivery.test.ts',
+  'test/integration/task-reports.test.ts',
+  'test/integration/sweeper.test.ts',
+  'test/integration/rpc-cleanup.test.ts',
+  'test/integration/webhooks-routes.test.ts',
+  'test/integration/messages-email.test.ts',
+  'test/integration/observability.test.ts',
 ];
 
 // Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.

@@ -54,12 +54,40 @@ describe('three hub processes on one PostgreSQL database', () => {
     }
   });
 
+  it('counts connected, streams and the stream limit over the three processes', async () => {
+    const [a, b, c] = await startThree();
+    const agent = await addAgentOn(a, 'streamer');
+    const admin = (hub: HubProcess) => on(hub, { token: hub.adminToken() });
+    const streams = [a, a, b, b, c].map((hub) => openStream(hub.url, agent.token));
+    try {
+      for (const s of streams) await s.waitFor((events) => events.some((e) => e.type === 'ready'));
+      for (const hub of [a, b, c]) {
+        expect((await admin(hub).get('/api/agents/streamer')).body.agent).toMatchObject({ connected: true, streams: 5 });
+        expect((await admin(hub).get('/api/stats')).body.hubs).toEqual({ live: 3 });
+      }
+      // TASKHUB_MAX_STREAMS (5) holds for the agent over every hub: a sixth is refused wherever it asks.
+      for (const hub of [a, b, c]) {
+        const refused = await fetch(`${hub.url}/api/events`, { headers: { authorization: `Bearer ${agent.token}` } });
+        expect(refused.status).toBe(429);
+        expect((await refused.json()).error.code).toBe('too_many_streams');
+      }
+      streams[0]!.close();
+      await expect.poll(async () => (await admin(c).get('/api/agents/streamer')).body.agent.streams).toBe(4);
+      const again = openStream(c.url, agent.token);
+      streams.push(again);
+      await again.waitFor((events) => events.some((e) => e.type === 'ready'));
+    } finally {
+      for (const s of streams) s.close();
+    }
+    await expect.poll(async () => (await admin(b).get('/api/agents/streamer')).body.agent, { timeout: 10_000 }).toMatchObject({ connected: false, streams: 0 });
+  });
+
   it('gives a client that reconnects round-robin with Last-Event-ID every event once, in order, while all three write', async () => {
     const hubs = await startThree();
     const reader = await addAgentOn(hubs[0], 'reader');
     const writers = await Promise.all(hubs.map((hub, i) => addAgentOn(hub, `writer-${i}`)));
-    // 1,050 events: each commit waits for the event-id lock and an fsync, so this is seconds, not a benchmark.
-    const PER_WRITER = 350;
+    // 3,000 events: each batch waits for the event-id lock and an fsync, so this is seconds, not a benchmark.
+    const PER_WRITER = 1000;
     const IN_FLIGHT = 6;
     let writing = true;
     const write = async (hub: HubProcess, writer: { token: string }, w: number) => {
