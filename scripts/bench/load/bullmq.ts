@@ -38,8 +38,8 @@ type Call = (data: { w: number; i: number }) => Promise<void>;
 /**
  * Events the queue's events stream keeps (BullMQ's default is about 10,000). `waitUntilFinished` hears of a job's
  * end only through that stream: at 64 callers it takes several events per job at thousands of jobs a second, so a
- * caller process descheduled for a fraction of a second found its jobs' events trimmed and waited for ever (a full
- * bench run hung so once). A team running this load would raise it the same way.
+ * caller process descheduled for a fraction of a second can find its jobs' events trimmed and wait for ever (the
+ * likely cause of a full bench run that hung once). A team running this load would raise it the same way.
  */
 const EVENTS_KEPT = 1_000_000;
 /** Longest one call waits for its job's end before it counts as an error instead of stalling the run, ms. */
