@@ -26,13 +26,18 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
+/** The contract's error body, `{error: {code, message, details?}}`, with the status it goes with. */
+export function errorAnswer(error: HubError) {
+  const { code, message, details } = error;
+  return { status: STATUS_BY_CODE[code], body: { error: { code, message, ...(details && { details }) } } };
+}
+
 export function sendError(res: Response, error: HubError): void {
   if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   setRateLimitHeaders(res, error.rateLimits);
   if (error.code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer');
-  const body: Record<string, unknown> = { code: error.code, message: error.message };
-  if (error.details) body.details = error.details;
-  res.status(STATUS_BY_CODE[error.code]).json({ error: body });
+  const { status, body } = errorAnswer(error);
+  res.status(status).json(body);
 }
 
 /** body-parser's failures, as the contract names them. */

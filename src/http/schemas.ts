@@ -3,6 +3,7 @@ import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
 import { EVENT_TYPES } from '../domain/types.js';
+import { REPORTS_PER_REQUEST } from '@taskhub/sdk/wire';
 
 /** Limits on request fields; each is documented in docs/http.md. */
 export const LIMITS = {
@@ -20,8 +21,8 @@ export const LIMITS = {
   pendingDefault: 100,
   pendingMax: 500,
   webhookUrl: 2048,
-  /** Reports one `POST /api/tasks/reports` may carry. */
-  reportsPerRequest: 100,
+  /** Reports one `POST /api/tasks/reports` may carry (the SDK's reporter sends at most as many). */
+  reportsPerRequest: REPORTS_PER_REQUEST,
 } as const;
 
 const agentName = z.string().regex(AGENT_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');

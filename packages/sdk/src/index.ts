@@ -10,6 +10,6 @@ export type { FetchLike } from './http.js';
 export type { EventHandler, OpenInfo, SubscribeOptions, Subscription } from './subscribe.js';
 export { describeError, stderrReporter, type ErrorInfo, type ErrorReporter } from './report.js';
 export type { TaskHandler, Worker, WorkerContext, WorkerOptions } from './worker.js';
-export { createTaskReporter, REPORTS_PER_REQUEST, type ReportingClient, type TaskReporter } from './reporter.js';
+export { createTaskReporter, type ReportingClient, type TaskReporter } from './reporter.js';
 export * from './webhooks.js';
 export * from './types.js';

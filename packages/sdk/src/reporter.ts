@@ -1,8 +1,5 @@
 import { HttpError } from './errors.js';
-import type { Task, TaskReport, TaskReportOutcome } from './wire.js';
-
-/** Most reports the hub takes in one `POST /api/tasks/reports`. */
-export const REPORTS_PER_REQUEST = 100;
+import { REPORTS_PER_REQUEST, type Task, type TaskReport, type TaskReportOutcome } from './wire.js';
 
 /** What the reporter needs from the client: the batch endpoint, and the single-task ones for a lone report. */
 export interface ReportingClient {

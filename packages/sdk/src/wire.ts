@@ -122,6 +122,9 @@ export type TaskReport =
   | { op: 'complete'; taskId: string; result?: unknown }
   | { op: 'fail'; taskId: string; error: string; retry?: boolean };
 
+/** Most reports one `POST /api/tasks/reports` carries (the hub refuses more with 400). */
+export const REPORTS_PER_REQUEST = 100;
+
 /** What one report came to: the answer its single-task endpoint would have given, with that endpoint's status. */
 export type TaskReportOutcome = { status: 200; task: Task } | ({ status: number } & ErrorBody);
 

@@ -13,7 +13,7 @@ import {
   taskListQuery,
   taskReportsBody,
 } from '../schemas.js';
-import { STATUS_BY_CODE } from '../errors.js';
+import { errorAnswer } from '../errors.js';
 import { parse } from '../validate.js';
 import { runTaskReports } from '../../hub/task-reports.js';
 
@@ -78,8 +78,8 @@ export function taskRoutes(hub: Hub): Router {
     const outcomes = await runTaskReports(tasks, actorOf(res), reports);
     const results = outcomes.map((o) => {
       if ('task' in o) return { status: 200, task: o.task };
-      const { code, message, details } = o.error;
-      return { status: STATUS_BY_CODE[code], error: { code, message, ...(details && { details }) } };
+      const { status, body } = errorAnswer(o.error);
+      return { status, ...body };
     });
     res.json({ results });
   });

@@ -32,8 +32,8 @@ export interface PoolOptions {
 
 /**
  * A pool on `url` whose int8 values are numbers and whose sessions commit durably (`synchronous_commit = on`).
- * An idle client's error never crashes the process. `pipeline`
- * makes its clients send each query at once instead of after the previous one's answer (the group commit's writer).
+ * An idle client's error never crashes the process. `pipeline` makes its clients send each query at once instead of
+ * after the previous one's answer (the group commit's writer).
  */
 export function createPool(url: string, options: PoolOptions = {}, { pipeline = false } = {}): pg.Pool {
   const pool = new pg.Pool({
