@@ -2,6 +2,7 @@
  * Sequential round trips: the floor (a trivial echo server) and the RPC round trip (one caller, one agent that
  * completes each task as its `task.assigned` event arrives). Same client, same loop, same number of calls.
  */
+import { createTaskReporter } from '@taskhub/sdk';
 import { summarize, type Latency } from '../stats.js';
 import { createJsonClient, openSse } from './http.js';
 import { createAgents, timedLoops } from './setup.js';
@@ -42,37 +43,26 @@ export async function floor({ url, calls, warmup }: RoundtripParams): Promise<La
 }
 
 /**
- * An agent that completes each task it is given with its payload as the result, reporting as the SDK's worker does:
- * one report request in flight at a time, the completions that come up meanwhile (or in the same tick) sent together
- * as one `POST /api/tasks/reports`, a lone one as `POST /api/tasks/:id/complete`.
+ * An agent that completes each task it is given with its payload as the result. It reports through the SDK's
+ * reporter, as the SDK's worker does (one request in flight, the completions that come up meanwhile sent together
+ * as one `POST /api/tasks/reports`), over this bench's own light HTTP client.
  */
 export function startEchoWorker(url: string, token: string, client = createJsonClient(url, 16)) {
-  const queued: { id: string; result: unknown }[] = [];
-  let sending = false;
-  const fail = (error: unknown) => process.stderr.write(`echo worker: ${String(error)}\n`);
-  const send = () => {
-    if (sending || queued.length === 0) return;
-    const batch = queued.splice(0, 100);
-    sending = true;
-    const sent =
-      batch.length === 1
-        ? client.postOk(`/api/tasks/${batch[0]!.id}/complete`, token, { result: batch[0]!.result })
-        : client.postOk('/api/tasks/reports', token, { reports: batch.map((c) => ({ op: 'complete', taskId: c.id, result: c.result })) }).then(
-            (answer: { results: { status: number }[] }) => {
-              const refused = answer.results.filter((r) => r.status !== 200);
-              if (refused.length > 0) fail(new Error(`reports refused: ${JSON.stringify(refused)}`));
-            },
-          );
-    sent.catch(fail).finally(() => {
-      sending = false;
-      send();
-    });
-  };
+  const post = async (path: string, body: unknown) => client.postOk(path, token, body);
+  const onlyCompletes = () => Promise.reject(new Error('echo worker: it only completes'));
+  const reporter = createTaskReporter({
+    reportTasks: async (reports) => (await post('/api/tasks/reports', { reports })).results,
+    completeTask: async (id, result) => (await post(`/api/tasks/${id}/complete`, { result })).task,
+    claimTask: onlyCompletes,
+    progress: onlyCompletes,
+    failTask: onlyCompletes,
+  });
   const stream = openSse(`${url}/api/events`, token, (event) => {
     if (event.type !== 'task.assigned') return;
     const { task } = JSON.parse(event.data) as { task: { id: string; payload: unknown } };
-    queued.push({ id: task.id, result: task.payload });
-    process.nextTick(send);
+    reporter.report({ op: 'complete', taskId: task.id, result: task.payload }).catch((error: unknown) => {
+      process.stderr.write(`echo worker: ${String(error)}\n`);
+    });
   });
   return {
     opened: stream.opened,
