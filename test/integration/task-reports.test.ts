@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addAgent, type Client } from '../helpers/api.js';
+import { runTaskReports } from '../../src/hub/task-reports.js';
 import { startTestHub, type TestHub } from '../helpers/hub.js';
 
 let hub: TestHub;
@@ -67,6 +68,26 @@ describe('POST /api/tasks/reports', () => {
     ]);
     const history = (await boss.get(`/api/tasks/${task.id}/events`)).body.events.map((e: { type: string }) => e.type);
     expect(history).toEqual(['task.assigned', 'task.claimed', 'task.progress', 'task.completed']);
+  });
+
+  it('starts a report on a task only once the one before it on that task has ended, however long that takes', async () => {
+    const task = await assign();
+    const tasks = hub.hub.tasks;
+    // The hub's own task service, its claim held back: run side by side, the completion would come first.
+    const slowClaim = {
+      claim: async (...args: Parameters<typeof tasks.claim>) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return tasks.claim(...args);
+      },
+      progress: tasks.progress,
+      complete: tasks.complete,
+      fail: tasks.fail,
+    };
+    const outcomes = await runTaskReports(slowClaim, { name: 'worker', role: 'agent' }, [
+      { op: 'claim', taskId: task.id },
+      { op: 'complete', taskId: task.id, result: 'done' },
+    ]);
+    expect(outcomes.map((o) => ('task' in o ? o.task.status : o.error.code))).toEqual(['claimed', 'completed']);
   });
 
   it('fails with retry as POST /fail does', async () => {
