@@ -63,6 +63,8 @@ async function openStore(config: Config, logger: Logger): Promise<Store> {
   }
   return createSqliteStore(path.join(config.dataDir, 'taskhub.db'), {
     onCommitError: (err) => logger.error({ err }, 'group commit failed; its changes were rolled back'),
+    onCheckpointerFailure: (err) =>
+      logger.error({ err }, 'the SQLite checkpointer thread failed; the writer checkpoints the WAL itself from now on'),
   });
 }
 

@@ -22,6 +22,14 @@ const WRITE_LOCK_RETRY_MAX_MS = 50;
 
 const isBusy = (error: unknown) => String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY');
 
+/** Holds new batches back while something needs the database without a writer for a moment (the WAL restart). */
+export interface CommitGate {
+  /** What the next batch waits for before it begins, or undefined when it may begin now. */
+  closed(): Promise<void> | undefined;
+  /** Told after each COMMIT: the write lock is free until the next batch begins. */
+  committed(): void;
+}
+
 interface Job {
   run: () => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -40,7 +48,7 @@ interface Job {
  * A transaction's `fn` must await only its own operations (microtasks, since SQLite calls are synchronous): the
  * COMMIT waits for a running `fn` to settle, so a `fn` awaiting outside I/O holds every change back.
  */
-export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = () => {}) {
+export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = () => {}, gate?: CommitGate) {
   const stmt = {
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
@@ -82,6 +90,7 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       if (db.inTransaction) db.exec('ROLLBACK');
       onCommitError(error);
     }
+    gate?.committed();
     settleBatch(failure);
   };
 
@@ -112,7 +121,11 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
 
   /** Runs one transaction's `fn` inside a savepoint of the open batch (opening it first). */
   const runJob = async (job: Job) => {
-    if (!open && !tryBegin()) await waitForLock();
+    if (!open) {
+      const gateClosed = gate?.closed();
+      if (gateClosed) await gateClosed;
+      if (!open && !tryBegin()) await waitForLock();
+    }
     stmt.savepoint.run();
     let value: unknown;
     try {

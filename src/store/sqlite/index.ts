@@ -1,5 +1,6 @@
 import type { Store, StoreTables, StoreTx } from '../store.js';
 import { createAgentTable } from './agents.js';
+import { startCheckpointer } from './checkpoints.js';
 import { openDatabase, openReader, type Db } from './db.js';
 import { createDevMailboxTable } from './dev-mailbox.js';
 import { createEventTable } from './events.js';
@@ -17,6 +18,11 @@ export { CommitFailedError } from './group-commit.js';
 export interface SqliteStoreOptions {
   /** Told when a group commit fails (its transactions reject as well). Default: ignored. */
   onCommitError?: CommitErrorListener;
+  /**
+   * Told when the checkpointer thread failed (checkpoints.ts); the writer connection checkpoints itself again
+   * from then on, as SQLite does by default. Default: ignored.
+   */
+  onCheckpointerFailure?: (error: Error) => void;
 }
 
 /** The SQLite store, plus its connection for tests of the SQLite store itself (nothing else may use it). */
@@ -50,9 +56,14 @@ const tablesOn = (db: Db): SyncTables => ({
 export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = openDatabase(file);
   const reader = openReader(file);
-  const group = createGroupCommit(db, options.onCommitError);
   const sync = tablesOn(db);
   const committed = tablesOn(reader);
+  // Started last: nothing after it can fail, so a start that fails leaves no thread behind.
+  const checkpointer = startCheckpointer(db, file, {
+    isWriting: () => group.isOpen(),
+    onFailure: options.onCheckpointerFailure ?? (() => {}),
+  });
+  const group = createGroupCommit(db, options.onCommitError, checkpointer.gate);
   const protos: StoreTables = {
     agents: txPrototype(sync.agents.ops),
     tasks: txPrototype(sync.tasks.ops),
@@ -120,6 +131,7 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
       return (closing ??= (async () => {
         closed = true;
         await group.flush();
+        await checkpointer.close();
         reader.close();
         db.close();
       })());
