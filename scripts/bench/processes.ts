@@ -1,6 +1,6 @@
 /**
- * The bench's child processes: the hub (started as `npm start` does, `node --import tsx src/main.ts`), the
- * baseline servers and the load generators. Each is owned by the caller, which stops it.
+ * The bench's child processes: the hub (started as `npm start` does, `node dist/main.js`, built first when
+ * stale), the baseline servers and the load generators. Each is owned by the caller, which stops it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureBuilt } from '../ensure-built.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const BENCH_DIR = import.meta.dirname;
@@ -110,10 +111,11 @@ async function withAttempts<T>(start: () => Promise<T>, attempts = 3): Promise<T
 }
 
 async function startHubOnce(env: Record<string, string>, nodeArgs: string[]): Promise<HubChild> {
+  await ensureBuilt();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskhub-bench-'));
   const port = await freePort();
   const smtpPort = await freePort();
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const proc = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -248,7 +248,7 @@ export function renderMarkdown(r: BenchResults): string {
   const lines = [
     `Measured ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC in ${r.seconds} s on ${m.cpu}, ${m.cores} cores, ` +
       `${m.memoryGiB} GiB, Node ${m.node} (${m.platform}); load average ${m.loadAverage} at the start (shared machine).`,
-    `Hub started as \`npm start\` does (\`node --import tsx src/main.ts\`) with ` +
+    `Hub started as \`npm start\` does (\`node dist/main.js\`) with ` +
       `${Object.entries(r.hubEnv).map(([k, v]) => `\`${k}=${v}\``).join(', ')} (rate limits off for the throughput runs); ` +
       'every load generator in a process of its own, loopback only. Baselines were measured in the same run: ' +
       'the floor is a trivial `node:http` echo server through the same client, sequential keep-alive round trips (p50 / p99).',

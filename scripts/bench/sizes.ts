@@ -2,6 +2,11 @@
 export interface BenchSizes {
   /** Sequential calls of the floor and the RPC round trip, after `warmupCalls`. */
   roundtripCalls: number;
+  /**
+   * Calls before the measured ones, for every sequential loop alike (taskhub's, BullMQ's, the floor's). Long
+   * enough for the hub's JIT to settle: its CPU per sequential rpc fell from 1.7 ms over the first 500 calls to
+   * 0.8 ms from about the 2,000th on (docs/performance.md, "Sequential round trips").
+   */
   warmupCalls: number;
   rpcCallers: number;
   rpcAgents: number;
@@ -18,7 +23,7 @@ export interface BenchSizes {
 
 export const FULL: BenchSizes = {
   roundtripCalls: 1000,
-  warmupCalls: 200,
+  warmupCalls: 2000,
   rpcCallers: 64,
   rpcAgents: 8,
   creators: 32,
