@@ -69,6 +69,75 @@ describe('group commit', () => {
     expect(committedTaskIds()).toEqual(['kept', 'also kept']);
   });
 
+  it('runs a batch again, each change a savepoint, when a later change throws after writing; others run twice', async () => {
+    const runs = { kept: 0, doomed: 0, later: 0 };
+    const kept = store.transaction(async (tx) => {
+      runs.kept += 1;
+      return tx.tasks.insert(newTask({ id: 'kept' }));
+    });
+    const doomed = store.transaction(async (tx) => {
+      runs.doomed += 1;
+      await tx.tasks.insert(newTask({ id: 'doomed' }));
+      throw new Error('no');
+    });
+    const later = store.transaction(async (tx) => {
+      runs.later += 1;
+      return tx.tasks.insert(newTask({ id: 'later' }));
+    });
+    await expect(doomed).rejects.toThrow('no');
+    expect((await kept).id).toBe('kept');
+    expect((await later).id).toBe('later');
+    expect(committedTaskIds()).toEqual(['kept', 'later']);
+    // The first run of the batch was rolled back whole; the second ran each change in a savepoint.
+    expect(runs).toEqual({ kept: 2, doomed: 2, later: 1 });
+  });
+
+  it('runs nothing again when a change throws having written nothing, or after a statement of it failed', async () => {
+    const runs = { first: 0, reader: 0, duplicate: 0, last: 0 };
+    const first = store.transaction(async (tx) => {
+      runs.first += 1;
+      return tx.tasks.insert(newTask({ id: 'first' }));
+    });
+    const reading = store.transaction(async (tx) => {
+      runs.reader += 1;
+      await tx.tasks.get('first');
+      throw new Error('read, then refused');
+    });
+    const duplicate = store.transaction(async (tx) => {
+      runs.duplicate += 1;
+      return tx.tasks.insert(newTask({ id: 'first' })); // the primary key is taken: SQLite undoes the statement
+    });
+    const last = store.transaction(async (tx) => {
+      runs.last += 1;
+      return tx.tasks.insert(newTask({ id: 'last' }));
+    });
+    await expect(reading).rejects.toThrow('read, then refused');
+    await expect(duplicate).rejects.toThrow(/UNIQUE/);
+    await Promise.all([first, last]);
+    expect(committedTaskIds()).toEqual(['first', 'last']);
+    expect(runs).toEqual({ first: 1, reader: 1, duplicate: 1, last: 1 });
+  });
+
+  it('rolls back a first change that throws after writing (nothing else is in its batch); later ones commit', async () => {
+    const doomed = store.transaction(async (tx) => {
+      await tx.tasks.insert(newTask({ id: 'doomed first' }));
+      throw new Error('no');
+    });
+    const next = store.transaction(async (tx) => tx.tasks.insert(newTask({ id: 'next' })));
+    await expect(doomed).rejects.toThrow('no');
+    await next;
+    expect(committedTaskIds()).toEqual(['next']);
+    expect(store.db.inTransaction).toBe(false);
+    // A change alone in its turn, throwing, leaves the connection ready for the next.
+    await expect(store.transaction(async (tx) => {
+      await tx.tasks.insert(newTask({ id: 'alone' }));
+      throw new Error('alone');
+    })).rejects.toThrow('alone');
+    expect(store.db.inTransaction).toBe(false);
+    await store.transaction(async (tx) => tx.tasks.insert(newTask({ id: 'after' })));
+    expect(committedTaskIds()).toEqual(['next', 'after']);
+  });
+
   it('rejects every transaction of a batch whose COMMIT fails, keeps none of it, and goes on', async () => {
     const insertDangling = commitWillFail();
     const innocent = store.transaction(async (tx) => tx.tasks.insert(newTask({ id: 'innocent' })));

@@ -26,7 +26,7 @@ const isBusy = (error: unknown) => String((error as { code?: unknown }).code).st
 export interface CommitGate {
   /** What the next batch waits for before it begins, or undefined when it may begin now. */
   closed(): Promise<void> | undefined;
-  /** Told after each COMMIT: the write lock is free until the next batch begins. */
+  /** Told after each batch ends (its COMMIT, or the ROLLBACK of a lone change): the write lock is free again. */
   committed(): void;
 }
 
@@ -36,14 +36,28 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
+/** A change of the open batch that ran: what it resolves with once the batch commits. */
+interface Member {
+  job: Job;
+  value: unknown;
+}
+
 /**
  * Group commit on one better-sqlite3 connection. Transactions run one after another (a queue: the next one's
- * `fn` starts only after the previous one settled); the first opens a batch (`BEGIN IMMEDIATE`) and every
- * transaction is a savepoint inside it, so one that throws rolls back alone. One `COMMIT` at the end of the
- * event-loop turn (`setImmediate`) makes the whole batch durable and resolves its transactions, in the order
- * they ran; if it fails, all of them reject and nothing of the batch is kept. A commit writes each touched page
- * once instead of once per change: that is the point.
-
+ * `fn` starts only after the previous one settled); the first opens a batch (`BEGIN IMMEDIATE`), the others join
+ * it. One `COMMIT` at the end of the event-loop turn (`setImmediate`) makes the whole batch durable and resolves
+ * its transactions, in the order they ran; if it fails, all of them reject and nothing of the batch is kept. A
+ * commit writes each touched page once instead of once per change: that is the point.
+ *
+ * Bare, then careful, as the PostgreSQL group commit does:
+ * - A change runs bare, without a savepoint of its own (a savepoint costs two statements and copies every page
+ *   the change touches to the statement journal first). One that throws having written nothing (the connection's
+ *   `total_changes()` did not move: a failed statement undoes itself) is rejected and the batch goes on; one that
+ *   throws alone in its batch rolls the batch back.
+ * - One that throws after writing, with other changes in the batch, cannot be undone alone: the batch is rolled
+ *   back and run again, every change a savepoint (careful), so that the one that throws again rolls back alone.
+ *   A change's `fn` may so run twice; only the run that commits counts (the store's rule, store.ts).
+ *
  *
  * A transaction's `fn` must await only its own operations (microtasks, since SQLite calls are synchronous): the
  * COMMIT waits for a running `fn` to settle, so a `fn` awaiting outside I/O holds every change back.
@@ -52,13 +66,17 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
   const stmt = {
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
     savepoint: db.prepare('SAVEPOINT change'),
     release: db.prepare('RELEASE change'),
     rollbackTo: db.prepare('ROLLBACK TO change'),
+    totalChanges: db.prepare('SELECT total_changes()').pluck(),
   };
   const queue: Job[] = [];
-  let members: { resolve: (value: unknown) => void; reject: (error: unknown) => void; value: unknown }[] = [];
+  let members: Member[] = [];
   let open = false;
+  /** The open batch runs every change as a savepoint: it is the second run of a batch that could not be kept. */
+  let careful = false;
   let running = false;
   let commitWanted = false;
   let immediate: NodeJS.Immediate | undefined;
@@ -69,8 +87,8 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
     const batch = members;
     members = [];
     for (const m of batch) {
-      if (error === undefined) m.resolve(m.value);
-      else m.reject(new CommitFailedError(error));
+      if (error === undefined) m.job.resolve(m.value);
+      else m.job.reject(new CommitFailedError(error));
     }
   };
 
@@ -82,6 +100,7 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       return;
     }
     open = false;
+    careful = false;
     let failure: unknown;
     try {
       stmt.commit.run();
@@ -119,31 +138,58 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
     }
   };
 
-  /** Runs one transaction's `fn` inside a savepoint of the open batch (opening it first). */
+  /** Ends the open batch, keeping nothing of it. */
+  const rollBackBatch = () => {
+    open = false;
+    careful = false;
+    clearImmediate(immediate);
+    immediate = undefined;
+    if (db.inTransaction) stmt.rollback.run();
+    gate?.committed();
+  };
+
+  /** Runs one transaction's `fn` in the open batch (opening it first): bare, or as a savepoint when careful. */
   const runJob = async (job: Job) => {
     if (!open) {
       const gateClosed = gate?.closed();
       if (gateClosed) await gateClosed;
       if (!open && !tryBegin()) await waitForLock();
     }
-    stmt.savepoint.run();
+    const guarded = careful;
+    const changesBefore = guarded ? 0 : (stmt.totalChanges.get() as number);
+    if (guarded) stmt.savepoint.run();
     let value: unknown;
     try {
       value = await job.run();
     } catch (error) {
-      if (db.inTransaction) {
+      if (!db.inTransaction) {
+        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the change.
+        if (open) {
+          open = false;
+          careful = false;
+          gate?.committed();
+          settleBatch(error);
+        }
+      } else if (guarded) {
         stmt.rollbackTo.run();
         stmt.release.run();
-      } else if (open) {
-        // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the savepoint.
-        open = false;
-        settleBatch(error);
+      } else if (stmt.totalChanges.get() !== changesBefore) {
+        if (members.length > 0) {
+          // Its writes cannot be taken out alone: run the batch again, carefully, this change last.
+          const again = [...members.map((m) => m.job), job];
+          members = [];
+          rollBackBatch();
+          careful = true;
+          queue.unshift(...again);
+          return;
+        }
+        rollBackBatch();
       }
       job.reject(error);
       return;
     }
-    stmt.release.run();
-    members.push({ resolve: job.resolve, reject: job.reject, value });
+    if (guarded) stmt.release.run();
+    members.push({ job, value });
   };
 
   const next = () => {

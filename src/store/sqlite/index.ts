@@ -47,8 +47,8 @@ const tablesOn = (db: Db): SyncTables => ({
 });
 
 /**
- * The Store on one SQLite file (WAL, synchronous NORMAL), with group commit: every transaction is a savepoint
- * of the batch of its event-loop turn, and all of them resolve after that batch's one COMMIT (group-commit.ts).
+ * The Store on one SQLite file (WAL, synchronous NORMAL), with group commit: every transaction is a change of
+ * the batch of its event-loop turn, and all of them resolve after that batch's one COMMIT (group-commit.ts).
  * A table operation called on the store runs as a transaction of its own when it writes; a read sees committed
  * data only, at once: on the writer while no batch is open, else on a second, read-only connection (WAL lets it
  * read during the batch, which it does not see).
