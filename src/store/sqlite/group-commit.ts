@@ -26,7 +26,7 @@ const isBusy = (error: unknown) => String((error as { code?: unknown }).code).st
 export interface CommitGate {
   /** What the next batch waits for before it begins, or undefined when it may begin now. */
   closed(): Promise<void> | undefined;
-  /** Told after each batch ends (its COMMIT, or the ROLLBACK of a lone change): the write lock is free again. */
+  /** Told after each batch ends (its COMMIT or its ROLLBACK): the write lock is free until the next begins. */
   committed(): void;
 }
 
@@ -57,7 +57,6 @@ interface Member {
  * - One that throws after writing, with other changes in the batch, cannot be undone alone: the batch is rolled
  *   back and run again, every change a savepoint (careful), so that the one that throws again rolls back alone.
  *   A change's `fn` may so run twice; only the run that commits counts (the store's rule, store.ts).
- *
  *
  * A transaction's `fn` must await only its own operations (microtasks, since SQLite calls are synchronous): the
  * COMMIT waits for a running `fn` to settle, so a `fn` awaiting outside I/O holds every change back.
@@ -138,7 +137,7 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
     }
   };
 
-  /** Ends the open batch, keeping nothing of it. */
+  /** Ends the open batch, keeping nothing of it (SQLite may have rolled it back already). */
   const rollBackBatch = () => {
     open = false;
     careful = false;
@@ -165,25 +164,23 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       if (!db.inTransaction) {
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the change.
         if (open) {
-          open = false;
-          careful = false;
-          gate?.committed();
+          rollBackBatch();
           settleBatch(error);
         }
       } else if (guarded) {
         stmt.rollbackTo.run();
         stmt.release.run();
       } else if (stmt.totalChanges.get() !== changesBefore) {
-        if (members.length > 0) {
-          // Its writes cannot be taken out alone: run the batch again, carefully, this change last.
-          const again = [...members.map((m) => m.job), job];
-          members = [];
-          rollBackBatch();
+        // It wrote: only a rollback of the whole batch takes that out. Alone, the batch holds nothing else to keep;
+        // with others, the batch runs again, carefully, this change last.
+        const again = [...members.map((m) => m.job), job];
+        members = [];
+        rollBackBatch();
+        if (again.length > 1) {
           careful = true;
           queue.unshift(...again);
           return;
         }
-        rollBackBatch();
       }
       job.reject(error);
       return;
