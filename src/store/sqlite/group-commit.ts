@@ -91,6 +91,19 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
     }
   };
 
+  /**
+   * Ends the open batch, after its COMMIT or (`rollBack`) keeping nothing of it; SQLite may have rolled it back
+   * already. The write lock is free from here until the next batch begins.
+   */
+  const endBatch = ({ rollBack }: { rollBack: boolean }) => {
+    open = false;
+    careful = false;
+    clearImmediate(immediate);
+    immediate = undefined;
+    if (rollBack && db.inTransaction) stmt.rollback.run();
+    gate?.committed();
+  };
+
   const commit = () => {
     immediate = undefined;
     if (!open) return;
@@ -98,17 +111,14 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       commitWanted = true;
       return;
     }
-    open = false;
-    careful = false;
     let failure: unknown;
     try {
       stmt.commit.run();
     } catch (error) {
       failure = error;
-      if (db.inTransaction) db.exec('ROLLBACK');
-      onCommitError(error);
     }
-    gate?.committed();
+    endBatch({ rollBack: failure !== undefined });
+    if (failure !== undefined) onCommitError(failure);
     settleBatch(failure);
   };
 
@@ -137,16 +147,6 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
     }
   };
 
-  /** Ends the open batch, keeping nothing of it (SQLite may have rolled it back already). */
-  const rollBackBatch = () => {
-    open = false;
-    careful = false;
-    clearImmediate(immediate);
-    immediate = undefined;
-    if (db.inTransaction) stmt.rollback.run();
-    gate?.committed();
-  };
-
   /** Runs one transaction's `fn` in the open batch (opening it first): bare, or as a savepoint when careful. */
   const runJob = async (job: Job) => {
     if (!open) {
@@ -164,7 +164,7 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
       if (!db.inTransaction) {
         // Some errors (disk full, I/O) make SQLite roll back the whole transaction, not just the change.
         if (open) {
-          rollBackBatch();
+          endBatch({ rollBack: true });
           settleBatch(error);
         }
       } else if (guarded) {
@@ -175,7 +175,7 @@ export function createGroupCommit(db: Db, onCommitError: CommitErrorListener = (
         // with others, the batch runs again, carefully, this change last.
         const again = [...members.map((m) => m.job), job];
         members = [];
-        rollBackBatch();
+        endBatch({ rollBack: true });
         if (again.length > 1) {
           careful = true;
           queue.unshift(...again);
