@@ -98,28 +98,32 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(refuseWhileStopping);
   app.use(metrics.middleware(app));
   app.use(logRequests(logger));
-  // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
-  app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
   // Every body is read as JSON whatever its Content-Type, so `curl -d '{…}'` works as people expect.
   // `verify` sees the raw bytes before they are decoded and parsed: bad UTF-8, too deep, numbers out of range.
-  app.use(express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) }));
-  app.use(opsRoutes(metrics.registry, deps.isHealthy));
-  app.use(openApiRoute(exposure.publicUrl));
+  const jsonBody = express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: (_req, _res, body) => checkJsonBody(body) });
   // Every `/api` router, in one place, behind the one token check (a stream ticket stands in for it on the stream).
+  // Mounted first, and the hot routers (rpc, tasks, the event stream) first within it: an `/api` request is then
+  // matched against no A2A, ops or OpenAPI pattern, which the router otherwise tests one by one on every request.
   app.use(
     '/api',
+    jsonBody,
     acceptStreamTickets(tickets),
     authenticate(hub),
+    rpcRoutes(deps.rpc, metrics.rpc),
+    taskRoutes(hub),
+    eventRoutes(hub, streams, tickets),
     agentRoutes(hub),
     webhookRoutes(hub),
-    taskRoutes(hub),
-    rpcRoutes(deps.rpc, metrics.rpc),
     messageRoutes(hub),
-    eventRoutes(hub, streams, tickets),
     mailboxRoutes(deps.mailbox),
     statsRoutes(deps.stats),
   );
   app.use('/api', notFoundHandler);
+  // Before the JSON parser: A2A reads its own body, so that malformed JSON answers JSON-RPC -32700, not a 400.
+  app.use(a2aRoutes(hub, authenticate(hub), { ...deps.a2a, bodyLimit: BODY_LIMIT }));
+  app.use(jsonBody);
+  app.use(opsRoutes(metrics.registry, deps.isHealthy));
+  app.use(openApiRoute(exposure.publicUrl));
   app.use(
     express.static(deps.publicDir, {
       index: 'index.html',
