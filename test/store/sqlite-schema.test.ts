@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { TASK_STATUSES } from '../../src/domain/task-status.js';
+import { OPEN_STATUSES, TASK_STATUSES } from '../../src/domain/task-status.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import { sqlList } from '../../src/store/sqlite/sql.js';
 import { DEADLINE_INDEX_WHERE } from '../../src/store/sqlite/tasks.js';
@@ -58,6 +58,7 @@ it('checks task and outbox statuses against the domain lists', () => {
   expect(sqlOf('tasks')).toContain(`CHECK (status IN (${sqlList(TASK_STATUSES)}))`);
   expect(sqlOf('outbox')).toContain(`CHECK (status IN (${sqlList(OUTBOX_STATUSES)}))`);
   expect(sqlOf('outbox_due')).toMatch(/WHERE status = 'queued'$/);
+  expect(sqlOf('agents_open_tasks_on_insert')).toContain(`t.status IN (${sqlList(OPEN_STATUSES)})`);
 });
 
 function escape(text: string): string {

@@ -112,5 +112,48 @@ forEachStore((make) => {
       expect(await store.agents.tokenVersion('w')).toBe(3);
       expect(await store.agents.count()).toBe(1);
     });
+
+    it('counts each candidate\'s open tasks through every kind of move', async () => {
+      const { store } = await make();
+      for (const name of ['w1', 'w2']) {
+        await store.agents.insert({ name, capabilities: ['ocr'], email: null, description: null, createdAt: 1_000 });
+      }
+      const counted = async () =>
+        Object.fromEntries((await store.agents.routingCandidates('ocr')).map((c) => [c.name, c.openTasks]));
+      const expectCounts = async (w1: number, w2: number) => {
+        expect(await counted()).toEqual({ w1, w2 });
+        // The figure routing reads is the real count of open tasks, whatever the store keeps to answer it.
+        expect([(await store.tasks.openByTarget('w1')).length, (await store.tasks.openByTarget('w2')).length])
+          .toEqual([w1, w2]);
+      };
+      const [a, b, c] = [newTask({ target: 'w1' }), newTask({ target: 'w1' }), newTask({ target: 'w2' })];
+      for (const task of [a, b, c]) await store.tasks.insert(task);
+      await expectCounts(2, 1);
+      await store.tasks.transition(a.id, ['assigned'], 'claimed', {}, 2_000); // open to open
+      await store.tasks.transition(a.id, ['claimed'], 'assigned', {}, 2_000); // a lease ran out: still open
+      await expectCounts(2, 1);
+      await store.tasks.transition(a.id, OPEN_STATUSES, 'completed', {}, 3_000);
+      await expect(store.tasks.transition(a.id, OPEN_STATUSES, 'failed', {}, 3_000)).resolves.toBeUndefined();
+      await expectCounts(1, 1);
+      // Moves from a list that holds terminal statuses too: terminal to terminal, then back to open.
+      await store.tasks.transition(a.id, TASK_STATUSES, 'failed', {}, 4_000);
+      await expectCounts(1, 1);
+      await store.tasks.transition(a.id, ['failed'], 'assigned', {}, 4_000);
+      await expectCounts(2, 1);
+      await store.tasks.transition(c.id, TASK_STATUSES, 'cancelled', {}, 5_000);
+      await expectCounts(2, 0);
+      // Removed with its tasks left open (the hub fails them first; the store alone does not), then registered
+      // again: the new agent starts from the tasks that still name it.
+      expect(await store.agents.remove('w1')).toBe(true);
+      await store.agents.insert({ name: 'w1', capabilities: ['ocr'], email: null, description: null, createdAt: 6_000 });
+      await expectCounts(2, 0);
+      // A transaction that rolls back leaves the count as it was.
+      await expect(store.transaction(async (tx) => {
+        await tx.tasks.insert(newTask({ target: 'w2' }));
+        await tx.tasks.transition(b.id, ['assigned'], 'completed', {}, 7_000);
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      await expectCounts(2, 0);
+    });
   });
 });

@@ -1,8 +1,6 @@
-import { OPEN_STATUSES } from '../../domain/task-status.js';
 import type { AgentContact, AgentPatch, AgentRow, AgentTable, NewAgent, RoutingCandidate } from '../store.js';
 import { agentFromRaw as fromRaw, contactFromRaw, type RawAgent, type RawContact } from '../rows.js';
 import type { Db } from './db.js';
-import { sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
 
 /** The agents table (with their capabilities and token versions). */
@@ -36,9 +34,7 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
     ),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
     candidates: db.prepare<[string], { name: string; openTasks: number; lastAssignedAt: number | null }>(
-      `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt,
-         (SELECT count(*) FROM tasks t WHERE t.target = a.name AND t.status IN (${sqlList(OPEN_STATUSES)}))
-           AS openTasks
+      `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt, a.open_tasks AS openTasks
        FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = ?`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM agents'),

@@ -1,4 +1,4 @@
-import { LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
+import { isTerminal, LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
 import type { NewTask, TaskPatch, TaskQuery, TaskRecord, TaskTable } from '../store.js';
 import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw as fromRaw, toJson, type RawTask } from '../rows.js';
 import type { Db } from './db.js';
@@ -25,7 +25,14 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
          @idempotencyKey, @createdAt, @createdAt)
        RETURNING *`,
     ),
-    markAssigned: db.prepare<[number, string]>('UPDATE agents SET last_assigned_at = ? WHERE name = ?'),
+    markAssigned: db.prepare<[number, string]>(
+      'UPDATE agents SET last_assigned_at = ?, open_tasks = open_tasks + 1 WHERE name = ?',
+    ),
+    oneFewerOpen: db.prepare<[string]>('UPDATE agents SET open_tasks = open_tasks - 1 WHERE name = ?'),
+    recountOpen: db.prepare<[string]>(
+      `UPDATE agents SET open_tasks = (SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${OPEN}))
+       WHERE name = ?`,
+    ),
     get: db.prepare<[string], RawTask>('SELECT * FROM tasks WHERE id = ?'),
     byIdempotencyKey: db.prepare<[string, string], RawTask>(
       'SELECT * FROM tasks WHERE assigner = ? AND idempotency_key = ?',
@@ -74,6 +81,18 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
     return stmt;
   };
 
+  /**
+   * Keeps the target's `open_tasks` (migration 008) after one of its tasks moved from one of `from` to `to`. Every
+   * hub action moves a task from open statuses: to another one changes nothing, to a terminal one takes one off.
+   * A `from` holding a terminal status (the store allows it) does not say which status the row left: count again.
+   */
+  const keepOpenCount = (target: string, from: readonly TaskStatus[], to: TaskStatus) => {
+    const fromOpen = !from.some(isTerminal);
+    if (fromOpen && !isTerminal(to)) return;
+    if (fromOpen) q.oneFewerOpen.run(target);
+    else q.recountOpen.run(target);
+  };
+
   const ops = {
     insert(task: NewTask): TaskRecord {
       const raw = q.insert.get({
@@ -106,6 +125,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       const params: Record<string, unknown> = { id, to, now };
       for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
       const raw = prepareShaped(sql).get(params) as RawTask | undefined;
+      if (raw) keepOpenCount(raw.target, from, to);
       return raw && fromRaw(raw);
     },
 
