@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { OPEN_STATUSES, TASK_STATUSES } from '../../src/domain/task-status.js';
 import { createSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
@@ -59,6 +60,37 @@ it('checks task and outbox statuses against the domain lists', () => {
   expect(sqlOf('outbox')).toContain(`CHECK (status IN (${sqlList(OUTBOX_STATUSES)}))`);
   expect(sqlOf('outbox_due')).toMatch(/WHERE status = 'queued'$/);
   expect(sqlOf('agents_open_tasks_on_insert')).toContain(`t.status IN (${sqlList(OPEN_STATUSES)})`);
+});
+
+it('counts every agent\'s open tasks when migration 008 upgrades a database that has tasks', async () => {
+  // A database as version 007 left it, with tasks in it, then opened by this version's store.
+  const file = path.join(dir, 'upgraded.db');
+  const old = new Database(file);
+  const migrations = path.resolve(import.meta.dirname, '../../src/store/sqlite/migrations');
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+  for (const name of fs.readdirSync(migrations).filter((f) => /^00[1-7]_/.test(f)).sort()) {
+    old.exec(fs.readFileSync(path.join(migrations, name), 'utf8'));
+    old.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(Number(name.slice(0, 3)), name);
+  }
+  for (const name of ['w1', 'w2', 'idle']) {
+    old.prepare("INSERT INTO agents (name, capabilities, created_at) VALUES (?, '[\"ocr\"]', 0)").run(name);
+    old.prepare("INSERT INTO agent_capabilities VALUES ('ocr', ?)").run(name);
+  }
+  const statuses = { w1: ['assigned', 'claimed', 'completed', 'failed'], w2: ['in_progress', 'cancelled'] };
+  for (const [target, list] of Object.entries(statuses)) {
+    for (const status of list) {
+      old.prepare(`INSERT INTO tasks (id, kind, task, priority, status, assigner, target, created_at, updated_at)
+        VALUES (?, 'task', 't', 1, ?, 'boss', ?, 0, 0)`).run(`${target}-${status}`, status, target);
+    }
+  }
+  old.close();
+  const upgraded = createSqliteStore(file);
+  try {
+    const counts = Object.fromEntries((await upgraded.agents.routingCandidates('ocr')).map((c) => [c.name, c.openTasks]));
+    expect(counts).toEqual({ w1: 2, w2: 1, idle: 0 });
+  } finally {
+    await upgraded.close();
+  }
 });
 
 function escape(text: string): string {
