@@ -8,6 +8,10 @@
  * `--postgres` (or `--only postgres`) asks for it; `--postgres-url` runs that part on a server of your own (its
  * maintenance database, where the bench creates and drops its databases) instead of a throwaway cluster;
  * `--cpu-prof-dir` puts every hub under `node --cpu-prof` and leaves its `.cpuprofile` there.
+ *
+ * Only a full run (none of `--only`, `--smoke`, `--cpu-prof-dir`) writes to `bench/` by default: the results kept
+ * in the repository are always a whole run of every measurement. A partial run writes to `bench/partial/`, which
+ * git ignores, unless `--out` says otherwise.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +26,7 @@ const { values } = parseArgs({
     smoke: { type: 'boolean', default: false },
     postgres: { type: 'boolean', default: false },
     'postgres-url': { type: 'string' },
-    out: { type: 'string', default: path.join(REPO_ROOT, 'bench') },
+    out: { type: 'string' },
     'cpu-prof-dir': { type: 'string' },
   },
 });
@@ -40,5 +44,6 @@ const results = await runBench({
   hubNodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : [],
   log: (line) => process.stdout.write(`[bench] ${line}\n`),
 });
-const written = writeResults(values.out, results);
+const partial = only !== undefined || values.smoke || profileDir !== undefined;
+const written = writeResults(values.out ?? path.join(REPO_ROOT, partial ? 'bench/partial' : 'bench'), results);
 process.stdout.write(`\n${renderMarkdown(results)}\nwrote ${written.json} and ${written.md}\n`);
