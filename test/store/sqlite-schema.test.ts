@@ -93,6 +93,18 @@ it('counts every agent\'s open tasks when migration 008 upgrades a database that
   }
 });
 
+it('counts the open tasks again at every open, putting right what a writer that does not keep them left', async () => {
+  await store.agents.insert({ name: 'w', capabilities: ['ocr'], email: null, description: null, createdAt: 0 });
+  await store.tasks.insert({ id: 't1', kind: 'task', task: 't', payload: null, capability: null, priority: 1,
+    assigner: 'boss', target: 'w', deadline: null, idempotencyKey: null, createdAt: 0 });
+  // What a hub of a version before migration 008 does: it moves tasks without touching the count.
+  store.db.prepare('UPDATE agents SET open_tasks = 7').run();
+  expect((await store.agents.routingCandidates('ocr'))[0]?.openTasks).toBe(7);
+  await store.close();
+  store = createSqliteStore(path.join(dir, 'taskhub.db'));
+  expect((await store.agents.routingCandidates('ocr'))[0]?.openTasks).toBe(1);
+});
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

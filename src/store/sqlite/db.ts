@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { OPEN_STATUSES } from '../../domain/task-status.js';
+import { sqlList } from './sql.js';
 
 export type Db = Database.Database;
 
@@ -22,8 +24,20 @@ export function openDatabase(file: string): Db {
   // lock held elsewhere never blocks this event loop.
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  recountOpenTasks(db);
   db.pragma('busy_timeout = 0');
   return db;
+}
+
+/**
+ * Counts every agent's open tasks again (the figure routing reads, migration 008). The store keeps it in the
+ * statements that move tasks; a hub of a version before 008 on the same file would not, and this puts right at
+ * the next start whatever it left. One index seek per agent and open status, once per open.
+ */
+function recountOpenTasks(db: Db): void {
+  db.prepare(
+    `UPDATE agents SET open_tasks = (SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${sqlList(OPEN_STATUSES)}))`,
+  ).run();
 }
 
 /** How long the reader connection waits in the rare moment a WAL reader must (the WAL being reset), ms. */
