@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { OPEN_STATUSES } from '../../domain/task-status.js';
-import { sqlList } from './sql.js';
+import { OPEN_TASKS_OF_AGENT } from './tasks.js';
 
 export type Db = Database.Database;
 
@@ -32,11 +31,12 @@ export function openDatabase(file: string): Db {
 /**
  * Counts every agent's open tasks again (the figure routing reads, migration 008). The store keeps it in the
  * statements that move tasks; a hub of a version before 008 on the same file would not, and this puts right at
- * the next start whatever it left. One index seek per agent and open status, once per open.
+ * the next start whatever it left. One index seek per agent and open status, once per open; only a row whose
+ * count was wrong is written.
  */
 function recountOpenTasks(db: Db): void {
   db.prepare(
-    `UPDATE agents SET open_tasks = (SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${sqlList(OPEN_STATUSES)}))`,
+    `UPDATE agents SET open_tasks = ${OPEN_TASKS_OF_AGENT} WHERE open_tasks IS NOT ${OPEN_TASKS_OF_AGENT}`,
   ).run();
 }
 

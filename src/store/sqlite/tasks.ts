@@ -9,6 +9,9 @@ const OPEN = sqlList(OPEN_STATUSES);
 const LEASED = sqlList(LEASED_STATUSES);
 const TERMINAL = sqlList(TERMINAL_STATUSES);
 
+/** The open tasks of the `agents` row in hand, as a subquery: what `agents.open_tasks` holds (migration 008). */
+export const OPEN_TASKS_OF_AGENT = `(SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${OPEN}))`;
+
 /**
  * The partial index behind `nextDeadline` and `deadlinesDue`: its `WHERE` must be the very text of theirs for
  * SQLite to use it, so both come from here (and a test checks the migration's index against it).
@@ -29,10 +32,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       'UPDATE agents SET last_assigned_at = ?, open_tasks = open_tasks + 1 WHERE name = ?',
     ),
     oneFewerOpen: db.prepare<[string]>('UPDATE agents SET open_tasks = open_tasks - 1 WHERE name = ?'),
-    recountOpen: db.prepare<[string]>(
-      `UPDATE agents SET open_tasks = (SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${OPEN}))
-       WHERE name = ?`,
-    ),
+    recountOpen: db.prepare<[string]>(`UPDATE agents SET open_tasks = ${OPEN_TASKS_OF_AGENT} WHERE name = ?`),
     get: db.prepare<[string], RawTask>('SELECT * FROM tasks WHERE id = ?'),
     byIdempotencyKey: db.prepare<[string, string], RawTask>(
       'SELECT * FROM tasks WHERE assigner = ? AND idempotency_key = ?',

@@ -4,10 +4,9 @@
 -- (tasks.ts: insert and transition, the only writes to tasks); triggers did the same, but each fired for every
 -- change of status and cost more than the count saved.
 
+-- The rows of existing agents are counted by the store when it opens the file, right after the migrations
+-- (db.ts: recountOpenTasks), as at every open.
 ALTER TABLE agents ADD COLUMN open_tasks INTEGER NOT NULL DEFAULT 0;
-
-UPDATE agents SET open_tasks = (
-  SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN ('assigned', 'claimed', 'in_progress'));
 
 -- An agent registered under a name that open tasks still target (a removal that left them) starts from their
 -- count, not from zero. Registrations are rare: a trigger here costs nothing on the hot path.
