@@ -29,9 +29,15 @@ const statusesOf = (tasks: TaskRecord[]) => tasks.map((t) => t.status).sort();
 forEachStore((make) => {
   it('stores a task as given and finds it by id and by idempotency key', async () => {
     const { store } = await make();
-    const inserted = await store.tasks.insert(newTask({ id: 'a', idempotencyKey: 'k1', payload: { deep: [1, 'two'] } }));
-    expect(inserted).toMatchObject({ id: 'a', status: 'assigned', payload: { deep: [1, 'two'] }, attempts: 0,
-      createdAt: 1_000, updatedAt: 1_000, result: null, leaseExpiresAt: null });
+    await store.tasks.insert(newTask({ id: 'before' }));
+    const inserted = await store.tasks.insert(
+      newTask({ id: 'a', kind: 'rpc', idempotencyKey: 'k1', payload: { deep: [1, 'two'] }, capability: 'echo',
+        priority: 3, deadline: 9_000 }),
+    );
+    expect(inserted).toMatchObject({ id: 'a', kind: 'rpc', status: 'assigned', payload: { deep: [1, 'two'] }, attempts: 0,
+      capability: 'echo', priority: 3, deadline: 9_000, createdAt: 1_000, updatedAt: 1_000, result: null,
+      leaseExpiresAt: null });
+    // What the insert returns is what the store holds, every column (the seq among them).
     expect(await store.tasks.get('a')).toEqual(inserted);
     expect(await store.tasks.findByIdempotencyKey('boss', 'k1')).toEqual(inserted);
     expect(await store.tasks.findByIdempotencyKey('someone else', 'k1')).toBeUndefined();
@@ -44,6 +50,7 @@ forEachStore((make) => {
     expect(await store.tasks.transition(task.id, ['claimed'], 'completed', {}, 2_000)).toBeUndefined();
     const done = await store.tasks.transition(task.id, ['assigned'], 'completed', { result: { ok: true }, completedAt: 2_000 }, 2_000);
     expect(done).toMatchObject({ status: 'completed', result: { ok: true }, completedAt: 2_000, updatedAt: 2_000 });
+    expect(await store.tasks.get(task.id)).toEqual(done);
     expect(await store.tasks.transition(task.id, OPEN_STATUSES, 'failed', {}, 3_000)).toBeUndefined();
     expect(await store.tasks.transition('unknown', TASK_STATUSES, 'failed', {}, 3_000)).toBeUndefined();
   });

@@ -9,8 +9,9 @@ import type { SyncTable } from './sync.js';
 export function createEventTable(db: Db): SyncTable<EventTable> {
   const expander = createSqliteEventExpander(db);
   const q = {
-    insert: db.prepare<[string, number, string | null, number | null, string], number>(
-      'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?) RETURNING id',
+    // The id is the statement's rowid; `RETURNING id` cost half as much again as the insert.
+    insert: db.prepare<[string, number, string | null, number | null, string]>(
+      'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?)',
     ),
     addRecipient: db.prepare('INSERT OR IGNORE INTO event_recipients (agent, event_id) VALUES (?, ?)'),
     forAgent: db.prepare<[string, number, number], RawEvent>(
@@ -31,13 +32,14 @@ export function createEventTable(db: Db): SyncTable<EventTable> {
       "INSERT INTO meta (key, value) VALUES ('events_pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
   };
-  for (const stmt of [q.insert, q.lastId, q.lastIdBefore, q.prunedThrough]) stmt.pluck();
+  for (const stmt of [q.lastId, q.lastIdBefore, q.prunedThrough]) stmt.pluck();
 
   const ops = {
     /** Appends one event; callers run it inside the transaction of the change it reports. */
     append(event: NewEvent): HubEvent {
       const { storedData, ...rest } = event;
-      const id = q.insert.get(event.type, event.at, event.taskId, event.taskSeq ?? null, storedData ?? event.data) as number;
+      const data = storedData ?? event.data;
+      const id = Number(q.insert.run(event.type, event.at, event.taskId, event.taskSeq ?? null, data).lastInsertRowid);
       for (const agent of event.recipients) q.addRecipient.run(agent, id);
       return { id, ...rest };
     },

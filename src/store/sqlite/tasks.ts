@@ -25,8 +25,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       `INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
          idempotency_key, created_at, updated_at)
        VALUES (@id, @kind, @task, @payload, @capability, @priority, 'assigned', @assigner, @target, @deadline,
-         @idempotencyKey, @createdAt, @createdAt)
-       RETURNING *`,
+         @idempotencyKey, @createdAt, @createdAt)`,
     ),
     markAssigned: db.prepare<[number, string]>(
       'UPDATE agents SET last_assigned_at = ?, open_tasks = open_tasks + 1 WHERE name = ?',
@@ -94,13 +93,38 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
   };
 
   const ops = {
+    /**
+     * The row is built here, not read back with `RETURNING *`: SQLite's RETURNING buffers the row and hands every
+     * column over again, and cost a third of the insert (docs/performance.md). What the table fills in itself is
+     * `seq` (the rowid) and `attempts` (0); the rest starts NULL.
+     */
     insert(task: NewTask): TaskRecord {
-      const raw = q.insert.get({
-        ...task,
-        payload: toJson(task.payload),
-      }) as RawTask;
+      const payload = toJson(task.payload);
+      const { lastInsertRowid } = q.insert.run({ ...task, payload });
       q.markAssigned.run(task.createdAt, task.target);
-      return fromRaw(raw);
+      return fromRaw({
+        seq: Number(lastInsertRowid),
+        id: task.id,
+        kind: task.kind,
+        task: task.task,
+        payload,
+        capability: task.capability,
+        priority: task.priority,
+        status: 'assigned',
+        assigner: task.assigner,
+        target: task.target,
+        deadline: task.deadline,
+        result: null,
+        error: null,
+        attempts: 0,
+        lease_expires_at: null,
+        lease_seconds: null,
+        idempotency_key: task.idempotencyKey,
+        created_at: task.createdAt,
+        updated_at: task.createdAt,
+        claimed_at: null,
+        completed_at: null,
+      });
     },
 
     get(id: string): TaskRecord | undefined {
@@ -124,6 +148,8 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
         WHERE id = @id AND status IN (${sqlList(from)}) RETURNING *`;
       const params: Record<string, unknown> = { id, to, now };
       for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
+      // `RETURNING *` here, unlike the insert: the row read by its id after the UPDATE cost more than the clause
+      // (another seek in the id index, whose pages are random).
       const raw = prepareShaped(sql).get(params) as RawTask | undefined;
       if (raw) keepOpenCount(raw.target, from, to);
       return raw && fromRaw(raw);
