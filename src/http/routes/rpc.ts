@@ -1,6 +1,6 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { HubError } from '../../domain/errors.js';
-import type { RpcWaiters } from '../../rpc/waiters.js';
+import type { CallerSignal, RpcWaiters } from '../../rpc/waiters.js';
 import { actorOf } from '../auth.js';
 import { rpcBody } from '../schemas.js';
 import { parse } from '../validate.js';
@@ -20,18 +20,11 @@ export function rpcRoutes(rpc: RpcWaiters, onAnswered?: RpcObserver): Router {
     const started = process.hrtime.bigint();
     const answered = (outcome: string) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     const { timeout, keepOnTimeout, ...input } = parse(rpcBody, req.body, 'body');
-    const callerGone = new AbortController();
-    // `res` (not `req`) closes when the connection drops before the answer. It also closes after every answer:
-    // aborting then would only build a DOMException for nothing (it showed in profiles).
-    res.on('close', () => {
-      if (!res.writableFinished) callerGone.abort();
-    });
-    if (res.destroyed) callerGone.abort();
     try {
       const answer = await rpc.call(actorOf(res), input, {
         timeoutSeconds: timeout,
         keepOnTimeout,
-        signal: callerGone.signal,
+        signal: callerLeaving(res),
       });
       answered(answer?.status ?? 'caller_gone');
       if (answer) res.json(answer);
@@ -43,4 +36,24 @@ export function rpcRoutes(rpc: RpcWaiters, onAnswered?: RpcObserver): Router {
   });
 
   return router;
+}
+
+/**
+ * Aborted when the caller's connection drops before the answer. `res` (not `req`) tells: it closes then, and also
+ * after every answer, which is not a caller leaving.
+ */
+function callerLeaving(res: Response): CallerSignal {
+  const listeners = new Set<() => void>();
+  const signal = {
+    aborted: res.destroyed,
+    addEventListener: (_type: 'abort', listener: () => void) => void listeners.add(listener),
+    removeEventListener: (_type: 'abort', listener: () => void) => void listeners.delete(listener),
+  };
+  res.on('close', () => {
+    if (res.writableFinished || signal.aborted) return;
+    signal.aborted = true;
+    for (const listener of [...listeners]) listener();
+    listeners.clear();
+  });
+  return signal;
 }
