@@ -9,7 +9,7 @@ import type { SyncTable } from './sync.js';
 export function createEventTable(db: Db): SyncTable<EventTable> {
   const expander = createSqliteEventExpander(db);
   const q = {
-    // The id is the statement's rowid; `RETURNING id` cost half as much again as the insert.
+    // The id is the statement's rowid: `RETURNING id` made the insert cost a third more (docs/performance.md).
     insert: db.prepare<[string, number, string | null, number | null, string]>(
       'INSERT INTO events (type, at, task_id, task_seq, data) VALUES (?, ?, ?, ?, ?)',
     ),
