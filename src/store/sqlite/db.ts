@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { OPEN_TASKS_OF_AGENT } from './tasks.js';
+import { OPEN_TASKS_OF_AGENT } from './sql.js';
 
 export type Db = Database.Database;
 

@@ -1,16 +1,19 @@
-import { isTerminal, LEASED_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, type TaskStatus } from '../../domain/task-status.js';
+import {
+  isTerminal,
+  LEASED_STATUSES,
+  OPEN_STATUSES,
+  TERMINAL_STATUSES,
+  type TaskStatus,
+} from '../../domain/task-status.js';
 import type { NewTask, TaskPatch, TaskQuery, TaskRecord, TaskTable } from '../store.js';
 import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw as fromRaw, toJson, type RawTask } from '../rows.js';
 import type { Db } from './db.js';
-import { sqlList } from './sql.js';
+import { OPEN_TASKS_OF_AGENT, sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
 
 const OPEN = sqlList(OPEN_STATUSES);
 const LEASED = sqlList(LEASED_STATUSES);
 const TERMINAL = sqlList(TERMINAL_STATUSES);
-
-/** The open tasks of the `agents` row in hand, as a subquery: what `agents.open_tasks` holds (migration 008). */
-export const OPEN_TASKS_OF_AGENT = `(SELECT count(*) FROM tasks t WHERE t.target = agents.name AND t.status IN (${OPEN}))`;
 
 /**
  * The partial index behind `nextDeadline` and `deadlinesDue`: its `WHERE` must be the very text of theirs for
