@@ -110,7 +110,10 @@ forEachStore((make) => {
       await store.agents.update('w', { capabilities: ['pdf'] });
       expect(await store.agents.routingCandidates('ocr')).toEqual([]);
       expect((await store.agents.list('pdf')).map((a) => a.name)).toEqual(['w']);
+      // Read before each change too: a store that keeps a copy of the versions must drop it with the change.
+      expect(await store.agents.tokenVersion('w')).toBe(1);
       expect(await store.agents.rotateToken('w')).toBe(2);
+      expect(await store.agents.tokenVersion('w')).toBe(2);
       expect(await store.agents.remove('w')).toBe(true);
       expect(await store.agents.tokenVersion('w')).toBeUndefined();
       expect(await store.agents.rotateToken('w')).toBeUndefined();

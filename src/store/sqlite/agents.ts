@@ -2,9 +2,13 @@ import type { AgentContact, AgentPatch, AgentRow, AgentTable, NewAgent, RoutingC
 import { agentFromRaw as fromRaw, contactFromRaw, type RawAgent, type RawContact } from '../rows.js';
 import type { Db } from './db.js';
 import type { SyncTable } from './sync.js';
+import type { TokenVersionCache } from './token-versions.js';
 
-/** The agents table (with their capabilities and token versions). */
-export function createAgentTable(db: Db): SyncTable<AgentTable> {
+/**
+ * The agents table (with their capabilities and token versions). On the writer, `tokens` is the store's copy of the
+ * versions, told of every change to one.
+ */
+export function createAgentTable(db: Db, tokens?: Pick<TokenVersionCache, 'changing'>): SyncTable<AgentTable> {
   const q = {
     get: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE name = ?'),
     list: db.prepare<[], RawAgent>('SELECT * FROM agents ORDER BY name'),
@@ -70,6 +74,7 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
     insert(agent: NewAgent): { row: AgentRow; tokenVersion: number } | undefined {
       const inserted = q.insert.run({ ...agent, capabilities: JSON.stringify(agent.capabilities) });
       if (inserted.changes === 0) return undefined;
+      tokens?.changing(agent.name);
       setCapabilities(agent.name, agent.capabilities);
       const tokenVersion = q.bumpTokenVersion.get(agent.name) as number;
       return { row: { ...agent, lastSeen: null, lastAssignedAt: null }, tokenVersion };
@@ -86,11 +91,13 @@ export function createAgentTable(db: Db): SyncTable<AgentTable> {
 
     /** Deletes the agent row; callers wrap it with what must happen to its tasks in one transaction. */
     remove(name: string): boolean {
+      tokens?.changing(name);
       return q.remove.run(name).changes > 0;
     },
 
     rotateToken(name: string): number | undefined {
       if (!q.get.get(name)) return undefined;
+      tokens?.changing(name);
       return q.bumpTokenVersion.get(name) as number;
     },
 

@@ -11,6 +11,7 @@ import { createPresenceTable } from './presence.js';
 import { createRateLimitTable } from './rate-limits.js';
 import { bindTx, promisify, settle, txPrototype, type SyncTable, type TxState } from './sync.js';
 import { createTaskTable } from './tasks.js';
+import { createTokenVersionCache } from './token-versions.js';
 import { createWebhookTable } from './webhooks.js';
 
 export { CommitFailedError } from './group-commit.js';
@@ -34,8 +35,8 @@ const closedError = () => new Error('store: the store is closed');
 
 type SyncTables = { [K in TableName]: SyncTable<StoreTables[K]> };
 
-const tablesOn = (db: Db): SyncTables => ({
-  agents: createAgentTable(db),
+const tablesOn = (db: Db, tokens?: Parameters<typeof createAgentTable>[1]): SyncTables => ({
+  agents: createAgentTable(db, tokens),
   tasks: createTaskTable(db),
   events: createEventTable(db),
   messages: createMessageTable(db),
@@ -56,7 +57,8 @@ const tablesOn = (db: Db): SyncTables => ({
 export function createSqliteStore(file: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = openDatabase(file);
   const reader = openReader(file);
-  const sync = tablesOn(db);
+  const tokens = createTokenVersionCache(db);
+  const sync = tablesOn(db, tokens);
   const committed = tablesOn(reader);
   // Started last: nothing after it can fail, so a start that fails leaves no thread behind.
   const checkpointer = startCheckpointer(db, file, {
@@ -115,9 +117,18 @@ export function createSqliteStore(file: string, options: SqliteStoreOptions = {}
     });
   };
 
+  const agents = standalone('agents');
+  // Every request with an agent token asks this; the copy answers most of them (token-versions.ts).
+  agents.tokenVersion = (name) => {
+    if (closed) return Promise.reject(closedError());
+    const batchOpen = group.isOpen();
+    const load = batchOpen ? () => committed.agents.ops.tokenVersion(name) : () => sync.agents.ops.tokenVersion(name);
+    return settle(() => tokens.read(name, load, !batchOpen));
+  };
+
   const store = {
     db,
-    agents: standalone('agents'),
+    agents,
     tasks: standalone('tasks'),
     events: standalone('events'),
     messages: standalone('messages'),
