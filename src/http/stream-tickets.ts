@@ -90,16 +90,17 @@ export function createStreamTickets(options: StreamTicketOptions = {}) {
 export type StreamTickets = ReturnType<typeof createStreamTickets>;
 
 /**
- * Mounted under `/api` before the token check: a `GET /events` that sends no `Authorization` header but a
+ * In front of the token check of every `/api` route (app.ts): a `GET /api/events` that sends no `Authorization` header but a
  * `?ticket=` uses the ticket up and goes on as a request with the token the ticket stands for, which the token
  * check then verifies as usual. A ticket is never accepted on any other route.
  */
 export function acceptStreamTickets(tickets: StreamTickets): RequestHandler {
   return (req, _res, next) => {
+    // The method first: Express parses the query string anew on every read of `req.query`.
+    if (req.method !== 'GET' || req.headers.authorization !== undefined || req.path !== '/events') return next();
     const ticket = req.query.ticket;
-    const opensStream = req.method === 'GET' && req.path === '/events' && typeof ticket === 'string';
-    if (!opensStream || req.headers.authorization !== undefined) return next();
-    const token = tickets.redeem(ticket as string);
+    if (typeof ticket !== 'string') return next();
+    const token = tickets.redeem(ticket);
     if (token === undefined) {
       const why = 'The stream ticket is unknown, used or expired; get a new one from POST /api/events/ticket.';
       throw new HubError('unauthorized', why);

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { HubError } from '../../domain/errors.js';
 import type { CallerSignal, RpcWaiters } from '../../rpc/waiters.js';
 import { actorOf } from '../auth.js';
@@ -11,12 +11,11 @@ export type RpcObserver = (outcome: string, seconds: number) => void;
 /**
  * `POST /api/tasks/rpc`: holds the request open until the task is terminal or the timeout passes. Node's server
  * timeouts do not cut it: `requestTimeout` and `headersTimeout` only bound receiving the request, and the
- * socket idle `timeout` is 0 (off) unless someone sets it.
+ * socket idle `timeout` is 0 (off) unless someone sets it. The app mounts it in front of the `/api` routers
+ * (app.ts, "hot routes").
  */
-export function rpcRoutes(rpc: RpcWaiters, onAnswered?: RpcObserver): Router {
-  const router = Router();
-
-  router.post('/tasks/rpc', async (req, res) => {
+export function rpcRoute(rpc: RpcWaiters, onAnswered?: RpcObserver): RequestHandler {
+  return async (req, res) => {
     const started = process.hrtime.bigint();
     const answered = (outcome: string) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     const { timeout, keepOnTimeout, ...input } = parse(rpcBody, req.body, 'body');
@@ -33,9 +32,7 @@ export function rpcRoutes(rpc: RpcWaiters, onAnswered?: RpcObserver): Router {
       if (error instanceof HubError && error.code === 'shutting_down') res.setHeader('Connection', 'close');
       throw error;
     }
-  });
-
-  return router;
+  };
 }
 
 /**

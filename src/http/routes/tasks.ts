@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Hub } from '../../hub/index.js';
 import { actorOf, requireAgent } from '../auth.js';
 import {
@@ -71,23 +71,28 @@ export function taskRoutes(hub: Hub): Router {
     res.json({ task: await tasks.fail(actorOf(res), req.params.id, body.error, body.retry) });
   });
 
-  // Several claims, progress reports, completions and failures in one request: each answered as its own endpoint
-  // would answer it (docs/http.md, "Reports").
-  router.post('/tasks/reports', async (req, res) => {
-    const { reports } = parse(taskReportsBody, req.body, 'body');
-    const outcomes = await runTaskReports(tasks, actorOf(res), reports);
-    const results = outcomes.map((o) => {
-      if ('task' in o) return { status: 200, task: o.task };
-      const { status, body } = errorAnswer(o.error);
-      return { status, ...body };
-    });
-    res.json({ results });
-  });
-
   router.post('/tasks/:id/cancel', async (req, res) => {
     parse(emptyBody, req.body, 'body');
     res.json({ task: await tasks.cancel(actorOf(res), req.params.id) });
   });
 
   return router;
+}
+
+/**
+ * `POST /api/tasks/reports`: several claims, progress reports, completions and failures in one request, each
+ * answered as its own endpoint would answer it (docs/http.md, "Reports"). The app mounts it in front of the `/api`
+ * routers (app.ts, "hot routes"), not in `taskRoutes`.
+ */
+export function taskReportsRoute(hub: Hub): RequestHandler {
+  return async (req, res) => {
+    const { reports } = parse(taskReportsBody, req.body, 'body');
+    const outcomes = await runTaskReports(hub.tasks, actorOf(res), reports);
+    const results = outcomes.map((o) => {
+      if ('task' in o) return { status: 200, task: o.task };
+      const { status, body } = errorAnswer(o.error);
+      return { status, ...body };
+    });
+    res.json({ results });
+  };
 }
