@@ -90,9 +90,9 @@ export function createStreamTickets(options: StreamTicketOptions = {}) {
 export type StreamTickets = ReturnType<typeof createStreamTickets>;
 
 /**
- * In front of the token check of every `/api` route (app.ts): a `GET /api/events` that sends no `Authorization` header but a
- * `?ticket=` uses the ticket up and goes on as a request with the token the ticket stands for, which the token
- * check then verifies as usual. A ticket is never accepted on any other route.
+ * In front of the token check of every `/api` route (app.ts): a `GET /api/events` that sends no `Authorization`
+ * header but a `?ticket=` uses the ticket up and goes on as a request with the token the ticket stands for, which
+ * the token check then verifies as usual. A ticket is never accepted on any other route.
  */
 export function acceptStreamTickets(tickets: StreamTickets): RequestHandler {
   return (req, _res, next) => {
