@@ -55,6 +55,28 @@ forEachStore((make) => {
     expect(await store.tasks.transition('unknown', TASK_STATUSES, 'failed', {}, 3_000)).toBeUndefined();
   });
 
+  it('reads back every column where it was written, by each of its reads', async () => {
+    const { store } = await make();
+    // Every column a different value, so that two columns read into each other's fields fail.
+    const task = await store.tasks.insert(newTask({ id: 'all', kind: 'rpc', task: 'the task', payload: { p: 1 },
+      capability: 'cap', priority: 2, assigner: 'boss', target: 'worker', deadline: 10, idempotencyKey: 'key',
+      createdAt: 11 }));
+    const claimed = await store.tasks.transition('all', ['assigned'], 'in_progress',
+      { result: { r: 2 }, error: 'the error', attempts: 12, leaseExpiresAt: 13, leaseSeconds: 14, claimedAt: 15,
+        completedAt: 16 }, 17);
+    const expected: TaskRecord = { seq: task.seq, id: 'all', kind: 'rpc', task: 'the task', payload: { p: 1 },
+      capability: 'cap', priority: 2, status: 'in_progress', assigner: 'boss', target: 'worker', deadline: 10,
+      result: { r: 2 }, error: 'the error', attempts: 12, leaseExpiresAt: 13, leaseSeconds: 14, idempotencyKey: 'key',
+      createdAt: 11, updatedAt: 17, claimedAt: 15, completedAt: 16 };
+    expect(claimed).toEqual(expected);
+    expect(await store.tasks.get('all')).toEqual(expected);
+    expect(await store.tasks.findByIdempotencyKey('boss', 'key')).toEqual(expected);
+    expect(await store.tasks.openByTarget('worker')).toEqual([expected]);
+    expect(await store.tasks.leasesDue(13, 10)).toEqual([expected]);
+    expect(await store.tasks.deadlinesDue(10, 10)).toEqual([expected]);
+    expect(await store.tasks.list({ limit: 10 })).toEqual([expected]);
+  });
+
   it('answers the status questions with exactly the domain status sets', async () => {
     const { store } = await make();
     const byStatus = await oneInEach(store, 5_000);

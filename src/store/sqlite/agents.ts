@@ -37,14 +37,16 @@ export function createAgentTable(db: Db, tokens?: Pick<TokenVersionCache, 'chang
       'SELECT a.email AS email, w.url AS url, w.events AS events FROM agents a LEFT JOIN webhooks w ON w.agent = a.name WHERE a.name = ?',
     ),
     touch: db.prepare('UPDATE agents SET last_seen = ? WHERE name = ?'),
-    candidates: db.prepare<[string], { name: string; openTasks: number; lastAssignedAt: number | null }>(
-      `SELECT a.name AS name, a.last_assigned_at AS lastAssignedAt, a.open_tasks AS openTasks
+    // Read as arrays, as task rows are (task-rows.ts): every routed task reads each candidate's row.
+    candidates: db.prepare<[string], [name: string, openTasks: number, lastAssignedAt: number | null]>(
+      `SELECT a.name, a.open_tasks, a.last_assigned_at
        FROM agent_capabilities c JOIN agents a ON a.name = c.agent WHERE c.capability = ?`,
     ),
     count: db.prepare<[], number>('SELECT count(*) FROM agents'),
     byEmail: db.prepare<[string], RawAgent>('SELECT * FROM agents WHERE lower(email) = lower(?) ORDER BY name'),
   };
   for (const stmt of [q.bumpTokenVersion, q.tokenVersion, q.count]) stmt.pluck();
+  q.candidates.raw();
 
   const setCapabilities = (name: string, capabilities: readonly string[]) => {
     q.clearCapabilities.run(name);
@@ -116,7 +118,8 @@ export function createAgentTable(db: Db, tokens?: Pick<TokenVersionCache, 'chang
     },
 
     routingCandidates(capability: string): RoutingCandidate[] {
-      return q.candidates.all(capability);
+      const rows = q.candidates.all(capability);
+      return rows.map(([name, openTasks, lastAssignedAt]) => ({ name, openTasks, lastAssignedAt }));
     },
   };
   return { ops, writes: ['insert', 'update', 'remove', 'rotateToken', 'touch'] };

@@ -6,10 +6,11 @@ import {
   type TaskStatus,
 } from '../../domain/task-status.js';
 import type { NewTask, TaskPatch, TaskQuery, TaskRecord, TaskTable } from '../store.js';
-import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw as fromRaw, toJson, type RawTask } from '../rows.js';
+import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw, toJson } from '../rows.js';
 import type { Db } from './db.js';
 import { OPEN_TASKS_OF_AGENT, sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
+import { TASK_SELECT, taskFromRow as fromRow, type TaskRow } from './task-rows.js';
 
 const OPEN = sqlList(OPEN_STATUSES);
 const LEASED = sqlList(LEASED_STATUSES);
@@ -24,7 +25,7 @@ export const DEADLINE_INDEX_WHERE = `deadline IS NOT NULL AND status IN (${OPEN}
 /** The tasks table. */
 export function createTaskTable(db: Db): SyncTable<TaskTable> {
   const q = {
-    insert: db.prepare<unknown[], RawTask>(
+    insert: db.prepare(
       `INSERT INTO tasks (id, kind, task, payload, capability, priority, status, assigner, target, deadline,
          idempotency_key, created_at, updated_at)
        VALUES (@id, @kind, @task, @payload, @capability, @priority, 'assigned', @assigner, @target, @deadline,
@@ -35,15 +36,16 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
     ),
     oneFewerOpen: db.prepare<[string]>('UPDATE agents SET open_tasks = open_tasks - 1 WHERE name = ?'),
     recountOpen: db.prepare<[string]>(`UPDATE agents SET open_tasks = ${OPEN_TASKS_OF_AGENT} WHERE name = ?`),
-    get: db.prepare<[string], RawTask>('SELECT * FROM tasks WHERE id = ?'),
-    byIdempotencyKey: db.prepare<[string, string], RawTask>(
-      'SELECT * FROM tasks WHERE assigner = ? AND idempotency_key = ?',
+    get: db.prepare<[string], TaskRow>(`SELECT ${TASK_SELECT} FROM tasks WHERE id = ?`),
+    byIdempotencyKey: db.prepare<[string, string], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks WHERE assigner = ? AND idempotency_key = ?`,
     ),
-    pending: db.prepare<[string, number], RawTask>(
-      `SELECT * FROM tasks WHERE target = ? AND status = 'assigned' ORDER BY priority DESC, seq ASC LIMIT ?`,
+    pending: db.prepare<[string, number], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks WHERE target = ? AND status = 'assigned'
+       ORDER BY priority DESC, seq ASC LIMIT ?`,
     ),
-    openByTarget: db.prepare<[string], RawTask>(
-      `SELECT * FROM tasks WHERE target = ? AND status IN (${OPEN}) ORDER BY seq`,
+    openByTarget: db.prepare<[string], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks WHERE target = ? AND status IN (${OPEN}) ORDER BY seq`,
     ),
     countByStatus: db.prepare<[], { status: TaskStatus; n: number }>(
       'SELECT status, count(*) AS n FROM tasks GROUP BY status',
@@ -58,28 +60,31 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       `SELECT deadline FROM tasks INDEXED BY tasks_by_deadline
        WHERE ${DEADLINE_INDEX_WHERE} ORDER BY deadline LIMIT 1`,
     ),
-    leasesDue: db.prepare<[number, number], RawTask>(
-      `SELECT * FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
+    leasesDue: db.prepare<[number, number], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
          AND +status IN (${LEASED})
        ORDER BY lease_expires_at LIMIT ?`,
     ),
-    deadlinesDue: db.prepare<[number, number], RawTask>(
-      `SELECT * FROM tasks INDEXED BY tasks_by_deadline
+    deadlinesDue: db.prepare<[number, number], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks INDEXED BY tasks_by_deadline
        WHERE ${DEADLINE_INDEX_WHERE} AND deadline <= ?
        ORDER BY deadline LIMIT ?`,
     ),
-    terminalAmong: db.prepare<[string], RawTask>(
-      `SELECT * FROM tasks WHERE id IN (SELECT value FROM json_each(?))
+    terminalAmong: db.prepare<[string], TaskRow>(
+      `SELECT ${TASK_SELECT} FROM tasks WHERE id IN (SELECT value FROM json_each(?))
          AND +status IN (${TERMINAL})`,
     ),
   };
   q.nextLease.pluck();
   q.nextDeadline.pluck();
-  // Statements built from a shape (which columns, which statuses) are prepared once per shape.
+  for (const rows of [q.get, q.byIdempotencyKey, q.pending, q.openByTarget, q.leasesDue, q.deadlinesDue, q.terminalAmong]) {
+    rows.raw();
+  }
+  // Statements built from a shape (which columns, which statuses) are prepared once per shape; all read task rows.
   const shaped = new Map<string, ReturnType<Db['prepare']>>();
   const prepareShaped = (sql: string) => {
     let stmt = shaped.get(sql);
-    if (!stmt) shaped.set(sql, (stmt = db.prepare(sql)));
+    if (!stmt) shaped.set(sql, (stmt = db.prepare(sql).raw()));
     return stmt;
   };
 
@@ -105,7 +110,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       const payload = toJson(task.payload);
       const { lastInsertRowid } = q.insert.run({ ...task, payload });
       q.markAssigned.run(task.createdAt, task.target);
-      return fromRaw({
+      return taskFromRaw({
         seq: Number(lastInsertRowid),
         id: task.id,
         kind: task.kind,
@@ -131,13 +136,13 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
     },
 
     get(id: string): TaskRecord | undefined {
-      const raw = q.get.get(id);
-      return raw && fromRaw(raw);
+      const row = q.get.get(id);
+      return row && fromRow(row);
     },
 
     findByIdempotencyKey(assigner: string, key: string): TaskRecord | undefined {
-      const raw = q.byIdempotencyKey.get(assigner, key);
-      return raw && fromRaw(raw);
+      const row = q.byIdempotencyKey.get(assigner, key);
+      return row && fromRow(row);
     },
 
     /**
@@ -148,14 +153,16 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       const keys = (Object.keys(patch) as (keyof TaskPatch)[]).filter((k) => patch[k] !== undefined);
       const sets = keys.map((k) => `${COLUMNS[k]} = @${k}`);
       const sql = `UPDATE tasks SET status = @to, updated_at = @now${sets.map((s) => `, ${s}`).join('')}
-        WHERE id = @id AND status IN (${sqlList(from)}) RETURNING *`;
+        WHERE id = @id AND status IN (${sqlList(from)}) RETURNING ${TASK_SELECT}`;
       const params: Record<string, unknown> = { id, to, now };
       for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
-      // `RETURNING *` here, unlike the insert: the row read by its id after the UPDATE cost more than the clause
+      // `RETURNING` here, unlike the insert: the row read by its id after the UPDATE cost more than the clause
       // (another seek in the id index, whose pages are random).
-      const raw = prepareShaped(sql).get(params) as RawTask | undefined;
-      if (raw) keepOpenCount(raw.target, from, to);
-      return raw && fromRaw(raw);
+      const row = prepareShaped(sql).get(params) as TaskRow | undefined;
+      if (!row) return undefined;
+      const task = fromRow(row);
+      keepOpenCount(task.target, from, to);
+      return task;
     },
 
     /** Newest first; pass the last row's `seq` as `beforeSeq` for the next page. */
@@ -174,18 +181,18 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
         params.beforeSeq = query.beforeSeq;
         where.push('seq < @beforeSeq');
       }
-      const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      const sql = `SELECT ${TASK_SELECT} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY seq DESC LIMIT @limit`;
-      return (prepareShaped(sql).all(params) as RawTask[]).map(fromRaw);
+      return (prepareShaped(sql).all(params) as TaskRow[]).map(fromRow);
     },
 
     /** The agent's `assigned` tasks, urgent first, then oldest first. */
     pending(target: string, limit: number): TaskRecord[] {
-      return q.pending.all(target, limit).map(fromRaw);
+      return q.pending.all(target, limit).map(fromRow);
     },
 
     openByTarget(target: string): TaskRecord[] {
-      return q.openByTarget.all(target).map(fromRaw);
+      return q.openByTarget.all(target).map(fromRow);
     },
 
     /** The earliest lease end of a claimed or in-progress task (ms), or `undefined` when none runs. */
@@ -200,17 +207,17 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
 
     /** Claimed or in-progress tasks whose lease ended at or before `now`, soonest first, at most `limit`. */
     leasesDue(now: number, limit: number): TaskRecord[] {
-      return q.leasesDue.all(now, limit).map(fromRaw);
+      return q.leasesDue.all(now, limit).map(fromRow);
     },
 
     /** Open tasks whose deadline is at or before `now`, soonest first, at most `limit`. */
     deadlinesDue(now: number, limit: number): TaskRecord[] {
-      return q.deadlinesDue.all(now, limit).map(fromRaw);
+      return q.deadlinesDue.all(now, limit).map(fromRow);
     },
 
     /** Those of `ids` whose task is in a terminal status, in one statement whatever the number of ids. */
     terminalAmong(ids: readonly string[]): TaskRecord[] {
-      return ids.length === 0 ? [] : q.terminalAmong.all(JSON.stringify(ids)).map(fromRaw);
+      return ids.length === 0 ? [] : q.terminalAmong.all(JSON.stringify(ids)).map(fromRow);
     },
 
     countByStatus(): Partial<Record<TaskStatus, number>> {
