@@ -35,6 +35,16 @@ export interface HubEvent {
   task?: Task;
 }
 
+// The last time converted: a task's times often repeat (created and updated at the same ms, updated and completed),
+// and so do those of the tasks of one batch.
+let lastMs: number | undefined;
+let lastIso = '';
+
 export function toIso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  if (ms === null) return null;
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
