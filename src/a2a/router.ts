@@ -91,10 +91,13 @@ export function a2aRoutes(hub: Hub, authenticate: RequestHandler, options: A2AOp
 
   const endpoint = (scopeOf: (req: Request) => CardScope): RequestHandler[] => [authenticate, raw, async (req, res) => {
     let call: RpcRequest | undefined;
-    // One signal per call: the client going away or the hub stopping ends its wait or stream.
+    // One signal per call: the client going away or the hub stopping ends its wait or stream. A response closes
+    // after every answer too; aborting then would only build the abort's DOMException (a stack trace) for nothing.
     const controller = new AbortController();
     const abort = () => controller.abort();
-    res.on('close', abort);
+    res.on('close', () => {
+      if (!res.writableFinished) abort();
+    });
     options.shutdown.addEventListener('abort', abort);
     try {
       call = parseRequest(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));

@@ -18,6 +18,10 @@ export function createEventBus() {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
     },
+    /** How many listen to committed events now (what a test checks to see a watch end). */
+    listenerCount(): number {
+      return eventListeners.size;
+    },
     publish(event: HubEvent): void {
       for (const listener of eventListeners) listener(event);
     },

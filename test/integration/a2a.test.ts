@@ -88,6 +88,23 @@ describe('A2A methods with the official client', () => {
     expect(task.artifacts[0].parts[0].content).toEqual({ $case: 'data', value: { greeting: 'hi' } });
   });
 
+  it('a blocking SendMessage whose client goes away stops watching the task', async () => {
+    const watching = hub.hub.bus.listenerCount();
+    const leaving = new AbortController();
+    const send = fetch(`${hub.url}/a2a/agents/worker`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boss.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage',
+        params: { message: { messageId: 'm-gone', role: 'ROLE_USER', parts: [{ text: 'wait' }] } } }),
+      signal: leaving.signal,
+    });
+    await nextPending();
+    await expect.poll(() => hub.hub.bus.listenerCount()).toBe(watching + 1);
+    leaving.abort();
+    await expect(send).rejects.toThrow();
+    await expect.poll(() => hub.hub.bus.listenerCount()).toBe(watching);
+  });
+
   it('returnImmediately answers the submitted task; the same messageId finds the same task', async () => {
     const client = await a2aClient(`${hub.url}/a2a/capabilities/echo/`, boss.token);
     const first: any = await client.sendMessage(sendParams(userMessage('m-2', 'ping'), true));
