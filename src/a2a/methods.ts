@@ -76,11 +76,10 @@ export async function createFromMessage(deps: MethodDeps, actor: Actor, scope: C
 
 export async function sendMessage(deps: MethodDeps, actor: Actor, scope: CardScope, params: unknown, signal: AbortSignal) {
   const { task, send } = await createFromMessage(deps, actor, scope, params);
-  if (!send.configuration?.returnImmediately) {
-    const timer = AbortSignal.timeout(SEND_MESSAGE_MAX_WAIT_MS);
-    await waitTerminal(deps.hub, actor, task.id, deps.pollMs, AbortSignal.any([signal, timer]));
-  }
-  const now: Task = signal.aborted ? task : await deps.hub.tasks.get(actor, task.id);
+  const ended = send.configuration?.returnImmediately
+    ? undefined
+    : await waitTerminal(deps.hub, actor, task.id, { pollMs: deps.pollMs, signal, maxWaitMs: SEND_MESSAGE_MAX_WAIT_MS });
+  const now: Task = ended ?? (signal.aborted ? task : await deps.hub.tasks.get(actor, task.id));
   return { task: toA2ATask(now, send.configuration?.historyLength) };
 }
 

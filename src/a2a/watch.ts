@@ -1,5 +1,5 @@
 import { isTerminal } from '../domain/task-status.js';
-import type { Actor, HubEvent } from '../domain/types.js';
+import type { Actor, HubEvent, Task } from '../domain/types.js';
 import type { Hub } from '../hub/index.js';
 
 /** Events that end a task: its stream closes after them. */
@@ -68,9 +68,49 @@ export async function watchTask(hub: Hub, actor: Actor, taskId: string, onEvent:
   }
 }
 
-/** Waits until the task is terminal or the signal aborts; resolves either way. */
-export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, pollMs: number, signal: AbortSignal): Promise<void> {
-  const task = await hub.tasks.get(actor, taskId);
-  if (isTerminal(task.status)) return;
-  await watchTask(hub, actor, taskId, () => {}, { pollMs, signal });
+export interface WaitOptions {
+  /** Interval of the store read that catches an ending this process's bus did not carry, ms. */
+  pollMs: number;
+  /** Ends the wait early (the client gone, the hub stopping). */
+  signal: AbortSignal;
+  /** Longest wait, ms. */
+  maxWaitMs: number;
+}
+
+/**
+ * Waits until the task is terminal, the signal aborts or `maxWaitMs` passes; resolves either way, with the task as
+ * the event that ended it carried it when the bus brought that event (a live event of this process), else
+ * `undefined`. Unlike a watch it reads nothing on the way: the ending event on the bus (every hub's, through a
+ * shared store's feed) ends the wait, and a read of the task every `pollMs` covers one it could not see.
+ */
+export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, options: WaitOptions): Promise<Task | undefined> {
+  const { signal } = options;
+  let ended: HubEvent | undefined;
+  let wake: (() => void) | undefined;
+  const unsubscribe = hub.bus.subscribe((event) => {
+    if (event.taskId !== taskId || !endsTask(event)) return;
+    ended = event;
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  const giveUpAt = Date.now() + options.maxWaitMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // Subscribed before the first read: an ending committed meanwhile is either in the read or on the bus.
+    while (!ended && !signal.aborted && Date.now() < giveUpAt) {
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      if (isTerminal((await hub.tasks.get(actor, taskId)).status)) return undefined;
+      if (ended || signal.aborted) break;
+      timer = setTimeout(() => wake?.(), Math.min(options.pollMs, Math.max(0, giveUpAt - Date.now())));
+      await woken;
+      clearTimeout(timer);
+    }
+    return ended?.task;
+  } finally {
+    clearTimeout(timer);
+    wake = undefined;
+    unsubscribe();
+    signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -88,6 +88,23 @@ describe('A2A methods with the official client', () => {
     expect(task.artifacts[0].parts[0].content).toEqual({ $case: 'data', value: { greeting: 'hi' } });
   });
 
+  it('a blocking SendMessage answers once the task ends, not at its next poll of the store', async () => {
+    const slowPoll = await startTestHub({ TASKHUB_RPC_POLL_MS: '600000' });
+    try {
+      const caller = await addAgent(slowPoll, 'caller');
+      const echo = await addAgent(slowPoll, 'echo');
+      const client = await a2aClient(`${slowPoll.url}/a2a/agents/echo/`, caller.token);
+      const answer = client.sendMessage(sendParams(userMessage('m-quick', 'now')));
+      const pending = await nextPending(echo);
+      await echo.post(`/api/tasks/${pending.id}/complete`, { result: { done: true } });
+      const task: any = await answer;
+      expect(task.status.state).toBe(TaskState.TASK_STATE_COMPLETED);
+      expect(task.artifacts[0].parts[0].content).toEqual({ $case: 'data', value: { done: true } });
+    } finally {
+      await slowPoll.stop();
+    }
+  });
+
   it('a blocking SendMessage whose client goes away stops watching the task', async () => {
     const watching = hub.hub.bus.listenerCount();
     const leaving = new AbortController();
