@@ -80,8 +80,8 @@ export interface WaitOptions {
 /**
  * Waits until the task is terminal, the signal aborts or `maxWaitMs` passes; resolves either way, with the task as
  * the event that ended it carried it when the bus brought that event (a live event of this process), else
- * `undefined`. Unlike a watch it reads nothing on the way: the ending event on the bus (every hub's, through a
- * shared store's feed) ends the wait, and a read of the task every `pollMs` covers one it could not see.
+ * `undefined`. Unlike a watch it reads no history: the ending event on the bus (every hub's, through a shared
+ * store's feed) ends the wait, and a read of the task every `pollMs` covers an ending the bus did not carry.
  */
 export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, options: WaitOptions): Promise<Task | undefined> {
   const { signal } = options;

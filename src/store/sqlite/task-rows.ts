@@ -9,7 +9,7 @@ import type { TaskRecord } from '../store.js';
  * about 2 µs per row, a sixth of the guarded update that returns it (docs/performance.md); an object literal
  * built here from the array costs a small part of that.
  */
-export const TASK_COLUMNS = [
+const TASK_COLUMNS = [
   'seq', 'id', 'kind', 'task', 'payload', 'capability', 'priority', 'status', 'assigner', 'target', 'deadline',
   'result', 'error', 'attempts', 'lease_expires_at', 'lease_seconds', 'idempotency_key', 'created_at',
   'updated_at', 'claimed_at', 'completed_at',
