@@ -57,16 +57,20 @@ export function startEchoWorker(url: string, token: string, client = createJsonC
     progress: onlyCompletes,
     failTask: onlyCompletes,
   });
+  // The last reports may still wait for their answer when the run ends (the hub answers the caller first): their
+  // connection closing then is the end of the run, not an error.
+  let closed = false;
   const stream = openSse(`${url}/api/events`, token, (event) => {
     if (event.type !== 'task.assigned') return;
     const { task } = JSON.parse(event.data) as { task: { id: string; payload: unknown } };
     reporter.report({ op: 'complete', taskId: task.id, result: task.payload }).catch((error: unknown) => {
-      process.stderr.write(`echo worker: ${String(error)}\n`);
+      if (!closed) process.stderr.write(`echo worker: ${String(error)}\n`);
     });
   });
   return {
     opened: stream.opened,
     close() {
+      closed = true;
       stream.close();
       client.close();
     },
