@@ -10,7 +10,7 @@ import { TASK_PATCH_COLUMNS as COLUMNS, taskFromRaw, toJson } from '../rows.js';
 import type { Db } from './db.js';
 import { OPEN_TASKS_OF_AGENT, sqlList } from './sql.js';
 import type { SyncTable } from './sync.js';
-import { TASK_SELECT, taskFromRow as fromRow, type TaskRow } from './task-rows.js';
+import { prepareTaskRows, TASK_SELECT, taskFromRow as fromRow } from './task-rows.js';
 
 const OPEN = sqlList(OPEN_STATUSES);
 const LEASED = sqlList(LEASED_STATUSES);
@@ -36,15 +36,15 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
     ),
     oneFewerOpen: db.prepare<[string]>('UPDATE agents SET open_tasks = open_tasks - 1 WHERE name = ?'),
     recountOpen: db.prepare<[string]>(`UPDATE agents SET open_tasks = ${OPEN_TASKS_OF_AGENT} WHERE name = ?`),
-    get: db.prepare<[string], TaskRow>(`SELECT ${TASK_SELECT} FROM tasks WHERE id = ?`),
-    byIdempotencyKey: db.prepare<[string, string], TaskRow>(
+    get: prepareTaskRows<[string]>(db, `SELECT ${TASK_SELECT} FROM tasks WHERE id = ?`),
+    byIdempotencyKey: prepareTaskRows<[string, string]>(db,
       `SELECT ${TASK_SELECT} FROM tasks WHERE assigner = ? AND idempotency_key = ?`,
     ),
-    pending: db.prepare<[string, number], TaskRow>(
+    pending: prepareTaskRows<[string, number]>(db,
       `SELECT ${TASK_SELECT} FROM tasks WHERE target = ? AND status = 'assigned'
        ORDER BY priority DESC, seq ASC LIMIT ?`,
     ),
-    openByTarget: db.prepare<[string], TaskRow>(
+    openByTarget: prepareTaskRows<[string]>(db,
       `SELECT ${TASK_SELECT} FROM tasks WHERE target = ? AND status IN (${OPEN}) ORDER BY seq`,
     ),
     countByStatus: db.prepare<[], { status: TaskStatus; n: number }>(
@@ -60,31 +60,28 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       `SELECT deadline FROM tasks INDEXED BY tasks_by_deadline
        WHERE ${DEADLINE_INDEX_WHERE} ORDER BY deadline LIMIT 1`,
     ),
-    leasesDue: db.prepare<[number, number], TaskRow>(
+    leasesDue: prepareTaskRows<[number, number]>(db,
       `SELECT ${TASK_SELECT} FROM tasks WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
          AND +status IN (${LEASED})
        ORDER BY lease_expires_at LIMIT ?`,
     ),
-    deadlinesDue: db.prepare<[number, number], TaskRow>(
+    deadlinesDue: prepareTaskRows<[number, number]>(db,
       `SELECT ${TASK_SELECT} FROM tasks INDEXED BY tasks_by_deadline
        WHERE ${DEADLINE_INDEX_WHERE} AND deadline <= ?
        ORDER BY deadline LIMIT ?`,
     ),
-    terminalAmong: db.prepare<[string], TaskRow>(
+    terminalAmong: prepareTaskRows<[string]>(db,
       `SELECT ${TASK_SELECT} FROM tasks WHERE id IN (SELECT value FROM json_each(?))
          AND +status IN (${TERMINAL})`,
     ),
   };
   q.nextLease.pluck();
   q.nextDeadline.pluck();
-  for (const rows of [q.get, q.byIdempotencyKey, q.pending, q.openByTarget, q.leasesDue, q.deadlinesDue, q.terminalAmong]) {
-    rows.raw();
-  }
   // Statements built from a shape (which columns, which statuses) are prepared once per shape; all read task rows.
-  const shaped = new Map<string, ReturnType<Db['prepare']>>();
+  const shaped = new Map<string, ReturnType<typeof prepareTaskRows>>();
   const prepareShaped = (sql: string) => {
     let stmt = shaped.get(sql);
-    if (!stmt) shaped.set(sql, (stmt = db.prepare(sql).raw()));
+    if (!stmt) shaped.set(sql, (stmt = prepareTaskRows(db, sql)));
     return stmt;
   };
 
@@ -158,7 +155,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       for (const k of keys) params[k] = k === 'result' ? toJson(patch[k]) : patch[k];
       // `RETURNING` here, unlike the insert: the row read by its id after the UPDATE cost more than the clause
       // (another seek in the id index, whose pages are random).
-      const row = prepareShaped(sql).get(params) as TaskRow | undefined;
+      const row = prepareShaped(sql).get(params);
       if (!row) return undefined;
       const task = fromRow(row);
       keepOpenCount(task.target, from, to);
@@ -183,7 +180,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       }
       const sql = `SELECT ${TASK_SELECT} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY seq DESC LIMIT @limit`;
-      return (prepareShaped(sql).all(params) as TaskRow[]).map(fromRow);
+      return prepareShaped(sql).all(params).map(fromRow);
     },
 
     /** The agent's `assigned` tasks, urgent first, then oldest first. */
