@@ -78,10 +78,11 @@ export interface WaitOptions {
 }
 
 /**
- * Waits until the task is terminal, the signal aborts or `maxWaitMs` passes; resolves either way, with the task as
- * the event that ended it carried it when the bus brought that event (a live event of this process), else
- * `undefined`. Unlike a watch it reads no history: the ending event on the bus (every hub's, through a shared
- * store's feed) ends the wait, and a read of the task every `pollMs` covers an ending the bus did not carry.
+ * Waits until the task is terminal, the signal aborts or `maxWaitMs` passes; resolves either way, with the terminal
+ * task when the wait saw it (read from the store, or as the ending event carried it: a live event of this
+ * process), else `undefined`. Unlike a watch it reads no history: the ending event on the bus (every hub's,
+ * through a shared store's feed) ends the wait, and a read of the task every `pollMs` covers an ending the bus did
+ * not carry.
  */
 export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, options: WaitOptions): Promise<Task | undefined> {
   const { signal } = options;
@@ -100,7 +101,8 @@ export async function waitTerminal(hub: Hub, actor: Actor, taskId: string, optio
     // Subscribed before the first read: an ending committed meanwhile is either in the read or on the bus.
     while (!ended && !signal.aborted && Date.now() < giveUpAt) {
       const woken = new Promise<void>((resolve) => (wake = resolve));
-      if (isTerminal((await hub.tasks.get(actor, taskId)).status)) return undefined;
+      const task = await hub.tasks.get(actor, taskId);
+      if (isTerminal(task.status)) return task;
       if (ended || signal.aborted) break;
       timer = setTimeout(() => wake?.(), Math.min(options.pollMs, Math.max(0, giveUpAt - Date.now())));
       await woken;
