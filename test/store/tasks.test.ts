@@ -61,14 +61,14 @@ forEachStore((make) => {
     const task = await store.tasks.insert(newTask({ id: 'all', kind: 'rpc', task: 'the task', payload: { p: 1 },
       capability: 'cap', priority: 2, assigner: 'boss', target: 'worker', deadline: 10, idempotencyKey: 'key',
       createdAt: 11 }));
-    const claimed = await store.tasks.transition('all', ['assigned'], 'in_progress',
+    const moved = await store.tasks.transition('all', ['assigned'], 'in_progress',
       { result: { r: 2 }, error: 'the error', attempts: 12, leaseExpiresAt: 13, leaseSeconds: 14, claimedAt: 15,
         completedAt: 16 }, 17);
     const expected: TaskRecord = { seq: task.seq, id: 'all', kind: 'rpc', task: 'the task', payload: { p: 1 },
       capability: 'cap', priority: 2, status: 'in_progress', assigner: 'boss', target: 'worker', deadline: 10,
       result: { r: 2 }, error: 'the error', attempts: 12, leaseExpiresAt: 13, leaseSeconds: 14, idempotencyKey: 'key',
       createdAt: 11, updatedAt: 17, claimedAt: 15, completedAt: 16 };
-    expect(claimed).toEqual(expected);
+    expect(moved).toEqual(expected);
     expect(await store.tasks.get('all')).toEqual(expected);
     expect(await store.tasks.findByIdempotencyKey('boss', 'key')).toEqual(expected);
     expect(await store.tasks.openByTarget('worker')).toEqual([expected]);
