@@ -29,7 +29,7 @@ const shared = {
 /**
  * The hub's integration tests that run a second time with every test hub on PostgreSQL (TASKHUB_TEST_STORE). The
  * whole integration suite would double the run on 2 cores; these cover every path through the store: tasks, their
- * transitions and batched reports, rpc and its cleanup, events and replay, leases and the sweeper, messages and
+ * transitions and batched reports, rpc (alone and batched) and its cleanup, events and replay, leases and the sweeper, messages and
  * their mail, agents, rate limits, email delivery from the outbox, webhooks and their delivery. Left out: files that
  * read SQLite rows or files directly or test SQLite's group commit (commit-failure, durability, email-delivery's
  * row checks, email-inbound, which reads the generated secret from the data dir), auth (that
@@ -54,6 +54,7 @@ export const POSTGRES_INTEGRATION_FILES = [
   'test/integration/webhooks-routes.test.ts',
   'test/integration/messages-email.test.ts',
   'test/integration/observability.test.ts',
+  'test/integration/rpcs.test.ts',
 ];
 
 // Tests run the SDK from its sources, as tsconfig.json's paths do for the typecheck and tsx.

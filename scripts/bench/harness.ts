@@ -46,7 +46,10 @@ export interface BenchResults {
   rpcRoundtrip?: Latency & { p50OverFloor: number };
   /** A2A `SendMessage` round trip, on the same hub right after the rpc one. */
   a2aRoundtrip?: Latency & { p50OverRpc: number };
+  /** `rpcCallers` loops in one caller process through one client, as BullMQ's share one queue. */
   rpcThroughput?: RpcThroughput;
+  /** The same loops, each a caller agent of its own sending a request per call: the measurement of before. */
+  rpcThroughputTokenEach?: RpcThroughput;
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
   email?: EmailResult;
@@ -134,14 +137,16 @@ async function measureRoundtrips(options: BenchOptions, results: BenchResults, l
 /** RPC throughput and assignment throughput, each on a fresh hub. */
 async function measureThroughput(options: BenchOptions, results: BenchResults, wanted: (n: Scenario) => boolean, log: Log) {
   const s = options.sizes;
-  const run = <T>(scenario: string, clients: number, agents: number) =>
+  const run = <T>(scenario: string, clients: number, agents: number, extra: object = {}) =>
     withChild(hubFor(options), (h) => {
-      const params = { url: h.url, pid: h.pid, adminToken: h.adminToken, clients, agents, durationMs: s.durationMs, warmupMs: s.warmupMs };
+      const params = { url: h.url, pid: h.pid, adminToken: h.adminToken, clients, agents, durationMs: s.durationMs, warmupMs: s.warmupMs, ...extra };
       return runLoad<T>({ scenario, params }, throughputLimit(s));
     });
   if (wanted('rpcThroughput')) {
-    log(`rpc throughput: ${s.rpcCallers} callers, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
-    results.rpcThroughput = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents);
+    log(`rpc throughput: ${s.rpcCallers} callers in one client, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
+    results.rpcThroughput = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents, { callers: 'one client' });
+    log(`rpc throughput: ${s.rpcCallers} callers with a token each, a request per call`);
+    results.rpcThroughputTokenEach = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents, { callers: 'a token each' });
   }
   if (wanted('assign')) {
     log(`assignment: ${s.creators} creators, ${s.listeners} listening agents, ${s.durationMs / 1000} s`);

@@ -22,6 +22,7 @@ import { messageRoutes } from './routes/messages.js';
 import { openApiRoute } from './openapi/route.js';
 import { opsRoutes, statsRoutes } from './routes/ops.js';
 import { rpcRoute } from './routes/rpc.js';
+import { rpcsRoute } from './routes/rpcs.js';
 import { taskReportsRoute, taskRoutes } from './routes/tasks.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { acceptStreamTickets, createStreamTickets } from './stream-tickets.js';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Hot routes: the caller's and the agent's request of every rpc sit on the app itself, behind the same front, so
   // that Express reaches them without entering two nested routers and testing the task routes' patterns one by one.
   app.post('/api/tasks/rpc', ...apiFront, rpcRoute(deps.rpc, metrics.rpc));
+  app.post('/api/tasks/rpcs', ...apiFront, rpcsRoute(deps.rpc, metrics.rpc, (error) => logger.error({ err: error }, 'unexpected error in an rpc of POST /api/tasks/rpcs')));
   app.post('/api/tasks/reports', ...apiFront, taskReportsRoute(hub));
   // Every other `/api` router, in one place. Mounted before the rest, the busiest first within it: an `/api`
   // request is then matched against no A2A, ops or OpenAPI pattern, which the router otherwise tests one by one.

@@ -7,7 +7,7 @@ import type { StreamRegistry } from '../transport/sse/registry.js';
 import { createRouteLabeler } from './route-labels.js';
 
 /** A waiting RPC lasts as long as its task: it is timed by `taskhub_rpc_duration_seconds`, not here. */
-const HELD_ROUTE = '/api/tasks/rpc';
+const HELD_ROUTES = new Set(['/api/tasks/rpc', '/api/tasks/rpcs']);
 
 /** Buckets of the rpc histogram, seconds: from an agent answering at once to the 300 s timeout. */
 const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -55,7 +55,7 @@ export function createMetrics(hub: Hub, streams: StreamRegistry) {
         res.once('close', () => {
           const route = routeOf(req, res);
           requests.inc({ method: req.method, route, status: String(res.statusCode) });
-          const held = route === HELD_ROUTE || String(res.getHeader('content-type')).startsWith('text/event-stream');
+          const held = HELD_ROUTES.has(route) || String(res.getHeader('content-type')).startsWith('text/event-stream');
           if (res.writableFinished && res.getHeader('content-type') !== undefined && !held) {
             duration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - start) / 1e9);
           }

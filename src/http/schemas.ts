@@ -3,7 +3,7 @@ import { BROADCAST, MESSAGE_LIMITS } from '../domain/message.js';
 import { AGENT_NAME_PATTERN, CAPABILITY_PATTERN } from '../domain/names.js';
 import { PRIORITIES, TASK_STATUSES } from '../domain/task-status.js';
 import { EVENT_TYPES } from '../domain/types.js';
-import { REPORTS_PER_REQUEST } from '@taskhub/sdk/wire';
+import { REPORTS_PER_REQUEST, RPCS_PER_REQUEST } from '@taskhub/sdk/wire';
 
 /** Limits on request fields; each is documented in docs/http.md. */
 export const LIMITS = {
@@ -23,6 +23,8 @@ export const LIMITS = {
   webhookUrl: 2048,
   /** Reports one `POST /api/tasks/reports` may carry (the SDK's reporter sends at most as many). */
   reportsPerRequest: REPORTS_PER_REQUEST,
+  /** Calls one `POST /api/tasks/rpcs` may carry (the SDK sends at most as many). */
+  rpcsPerRequest: RPCS_PER_REQUEST,
 } as const;
 
 const agentName = z.string().regex(AGENT_NAME_PATTERN, 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
@@ -91,6 +93,9 @@ export const rpcBody = z
     keepOnTimeout: z.boolean().optional(),
   })
   .refine(needsAddress, addressMessage);
+
+/** Several rpc bodies in one request: `POST /api/tasks/rpcs`. */
+export const rpcsBody = z.strictObject({ calls: z.array(rpcBody).min(1).max(LIMITS.rpcsPerRequest) });
 
 export const taskListQuery = z.strictObject({
   role: z.enum(['assigner', 'target']).optional(),

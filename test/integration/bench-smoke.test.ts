@@ -28,6 +28,9 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.a2aRoundtrip!.p50OverRpc).toBeGreaterThan(0);
   expect(results.rpcThroughput!.errors).toBe(0);
   expect(results.rpcThroughput!.count).toBeGreaterThan(0);
+  expect(results.rpcThroughput!.callsPerRequest).toBeGreaterThanOrEqual(1);
+  expect(results.rpcThroughputTokenEach!.errors).toBe(0);
+  expect(results.rpcThroughputTokenEach!.count).toBeGreaterThan(0);
   const assign = results.assign!;
   expect(assign.created).toBeGreaterThan(0);
   expect({ errors: assign.errors, missing: assign.missing, duplicates: assign.duplicates }).toEqual({

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ConnectionError,
@@ -180,5 +182,117 @@ describe('SDK: rpc', () => {
     expect(await client.rpc({ capability: 'echo', task: 'once', payload: 'first', idempotencyKey: 'k-1' })).toBe('first');
     expect(runs).toBe(1);
     expect((await admin.listTasks()).tasks).toHaveLength(1);
+  });
+});
+
+describe('SDK: rpcs made together', () => {
+  /** A caller whose requests are noted by path, as they leave. */
+  function noting(url = hub.url) {
+    const paths: string[] = [];
+    const noted: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    return { client: new TaskhubClient({ url, token: callerToken, pollMs: 100, fetch: noted }), paths };
+  }
+
+  it('go as one request, each settling as its own call would; a lone call goes on its own route', async () => {
+    await startBot({
+      echo: (payload: { fail?: string; value?: unknown }) => {
+        if (payload.fail) throw new Error(payload.fail);
+        return payload.value;
+      },
+    });
+    const { client, paths } = noting();
+    const settled = await Promise.allSettled([
+      ...[1, 2, 3, 4].map((n) => client.rpc({ capability: 'echo', task: 'echo', payload: { value: n } })),
+      client.rpc({ capability: 'echo', task: 'echo', payload: { fail: 'no can do' } }),
+      client.rpc({ capability: 'nobody', task: 'x' }),
+    ]);
+    expect(settled.slice(0, 4)).toEqual([1, 2, 3, 4].map((value) => ({ status: 'fulfilled', value })));
+    const [failed, refused] = settled.slice(4).map((s) => (s as PromiseRejectedResult).reason);
+    expect(failed).toBeInstanceOf(TaskFailedError);
+    expect(failed).toMatchObject({ status: 'failed', error: 'no can do' });
+    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toMatchObject({ status: 422, code: 'no_agent_for_capability' });
+    expect(paths).toEqual(['/api/tasks/rpcs']);
+
+    expect(await client.rpc({ capability: 'echo', task: 'echo', payload: { value: 'alone' } })).toBe('alone');
+    expect(paths).toEqual(['/api/tasks/rpcs', '/api/tasks/rpc']);
+  });
+
+  it('a malformed call fails alone: its request is refused as a whole, and its calls are sent again one by one', async () => {
+    await startBot({ echo: (p) => p });
+    const { client, paths } = noting();
+    const settled = await Promise.allSettled([
+      client.rpc({ capability: 'echo', task: 'echo', payload: 1 }),
+      client.rpc({ capability: 'echo', task: '', payload: 2 }),
+      client.rpc({ capability: 'echo', task: 'echo', payload: 3 }),
+    ]);
+    expect(settled[0]).toEqual({ status: 'fulfilled', value: 1 });
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(settled[2]).toEqual({ status: 'fulfilled', value: 3 });
+    expect(paths).toEqual(['/api/tasks/rpcs', '/api/tasks/rpc', '/api/tasks/rpc', '/api/tasks/rpc']);
+    expect((await admin.listTasks()).tasks).toHaveLength(2);
+  });
+
+  it('a call aborted by its own signal settles alone; the others of its request are answered', async () => {
+    const bot = holding();
+    await startBot({ hold: bot.handler });
+    const { client, paths } = noting();
+    const leaving = new AbortController();
+    const stays = client.rpc({ capability: 'hold', task: 'stays', payload: 1 });
+    const leaves = rejection(client.rpc({ capability: 'hold', task: 'leaves', payload: 2, signal: leaving.signal }));
+    await vi.waitFor(() => expect(bot.started).toHaveLength(2), WAIT);
+    leaving.abort(new Error('not needed any more'));
+    expect((await leaves).message).toBe('not needed any more');
+    for (const id of bot.started) bot.release(id, id);
+    expect(bot.started).toContain(await stays);
+    expect(paths).toEqual(['/api/tasks/rpcs']);
+    await vi.waitFor(() => expect(hub.rpc.counts().waiters).toBe(0), WAIT);
+  });
+
+  it('re-sends the calls of a request that was cut, each to its own task', async () => {
+    const bot = holding();
+    await startBot({ hold: bot.handler });
+    const { client, paths } = noting(proxy.url);
+    const answers = [1, 2, 3].map((n) => client.rpc({ capability: 'hold', task: 'cut', payload: n }));
+    await vi.waitFor(() => expect(bot.started).toHaveLength(3), WAIT);
+    proxy.cut();
+    // The calls come back on new connections, and the hub holds each re-sent call on its first task.
+    await vi.waitFor(() => expect(paths.length).toBeGreaterThan(1), WAIT);
+    await vi.waitFor(() => expect(hub.rpc.counts().waiters).toBe(3), WAIT);
+    for (const id of bot.started) bot.release(id, id);
+    expect(new Set(await Promise.all(answers))).toEqual(new Set(bot.started));
+    expect((await admin.listTasks()).tasks).toHaveLength(3);
+  });
+
+  it('go one request each to a hub without the batch route', async () => {
+    // A hub of before the batch route, as far as the client can tell: 404 for it, everything else passed on.
+    const older = http.createServer(async (req, res) => {
+      if (req.url === '/api/tasks/rpcs') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no route"}}');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const answer = await fetch(`${hub.url}${req.url}`, {
+        method: req.method,
+        headers: { authorization: req.headers.authorization!, 'content-type': 'application/json' },
+        ...(chunks.length > 0 && { body: Buffer.concat(chunks) }),
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text());
+    });
+    await new Promise<void>((resolve) => older.listen(0, '127.0.0.1', resolve));
+    try {
+      await startBot({ echo: (p) => p });
+      const { client, paths } = noting(`http://127.0.0.1:${(older.address() as AddressInfo).port}`);
+      expect(await Promise.all([1, 2].map((n) => client.rpc({ capability: 'echo', task: 'echo', payload: n })))).toEqual([1, 2]);
+      expect(await Promise.all([3, 4].map((n) => client.rpc({ capability: 'echo', task: 'echo', payload: n })))).toEqual([3, 4]);
+      expect(paths).toEqual(['/api/tasks/rpcs', '/api/tasks/rpc', '/api/tasks/rpc', '/api/tasks/rpc', '/api/tasks/rpc']);
+    } finally {
+      older.closeAllConnections();
+      await new Promise((resolve) => older.close(resolve));
+    }
   });
 });

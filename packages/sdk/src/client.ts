@@ -1,5 +1,6 @@
 import { createRequest, type FetchLike, type HttpSettings, type Request } from './http.js';
 import { callRpc } from './rpc.js';
+import { createRpcSender, type RpcSend } from './rpc-sender.js';
 import { subscribe, type EventHandler, type SubscribeOptions, type Subscription } from './subscribe.js';
 import type {
   Agent,
@@ -58,6 +59,7 @@ export class TaskhubClient {
   private readonly token: string;
   private readonly fetchImpl: FetchLike;
   private readonly pollMs: number;
+  private readonly sendRpc: RpcSend;
 
   constructor(options: TaskhubClientOptions) {
     if (!options.url) throw new TypeError('TaskhubClient needs the hub url.');
@@ -68,6 +70,7 @@ export class TaskhubClient {
     this.token = options.token;
     this.fetchImpl = fetch;
     this.pollMs = options.pollMs ?? 1000;
+    this.sendRpc = createRpcSender({ request, baseUrl, token: options.token, fetch });
   }
 
   // Agents
@@ -227,10 +230,11 @@ export class TaskhubClient {
    * Asks an agent (by `target` or `capability`) and waits for the answer: resolves with the result, rejects with
    * `TaskFailedError` (failed, cancelled, expired), `RpcTimeoutError`, or `HttpError`. If the connection drops,
    * the call is sent again under its idempotency key every `pollMs` until the timeout: the hub never creates it
-   * twice, so a network blip or a hub restart never loses an answer.
+   * twice, so a network blip or a hub restart never loses an answer. Calls made in the same event-loop turn share
+   * one request (`POST /api/tasks/rpcs`).
    */
   rpc<T = unknown>(input: RpcInput): Promise<T> {
-    return callRpc<T>({ request: this.request }, input, { pollMs: this.pollMs, graceMs: 10_000 });
+    return callRpc<T>({ send: this.sendRpc }, input, { pollMs: this.pollMs, graceMs: 10_000 });
   }
 
   // Messages

@@ -1,10 +1,10 @@
 import { ConnectionError, HttpError, RpcTimeoutError, TaskFailedError } from './errors.js';
-import type { Request } from './http.js';
+import type { RpcSend } from './rpc-sender.js';
 import type { RpcAnswer, RpcInput } from './types.js';
 import { sleep } from './wait.js';
 
 export interface RpcDeps {
-  request: Request;
+  send: RpcSend;
 }
 
 export interface RpcSettings {
@@ -37,7 +37,7 @@ function neverSent(error: unknown): boolean {
 }
 
 /**
- * Long-polls `POST /api/tasks/rpc`; returns (not throws) the error when the connection dropped, the hub could not
+ * Long-polls `POST /api/tasks/rpc` (or its line of `POST /api/tasks/rpcs`, rpc-sender.ts); returns (not throws) the error when the connection dropped, the hub could not
  * be reached on a re-send (it may be restarting) or it began shutting down: all cases where re-sending may help.
  */
 async function longPoll(deps: RpcDeps, body: object, waitMs: number, firstSend: boolean,
@@ -47,7 +47,7 @@ async function longPoll(deps: RpcDeps, body: object, waitMs: number, firstSend: 
   const timer = setTimeout(() => guard.abort(new ConnectionError('The rpc connection stayed silent past its timeout.')), waitMs);
   const combined = signal ? AbortSignal.any([signal, guard.signal]) : guard.signal;
   try {
-    return await deps.request<RpcAnswer>('POST', '/api/tasks/rpc', { body, signal: combined });
+    return await deps.send(body, combined);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (guard.signal.aborted) return guard.signal.reason as Error;

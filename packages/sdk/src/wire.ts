@@ -124,6 +124,14 @@ export type TaskReport =
 
 /** Most reports one `POST /api/tasks/reports` carries (the hub refuses more with 400). */
 export const REPORTS_PER_REQUEST = 100;
+/** Most calls one `POST /api/tasks/rpcs` carries (the hub refuses more with 400). */
+export const RPCS_PER_REQUEST = 100;
+
+/**
+ * One line of `POST /api/tasks/rpcs`'s answer (NDJSON), written when call number `index` of the request ends: what
+ * `POST /api/tasks/rpc` would have answered for it, its status beside it.
+ */
+export type RpcLine = { index: number; status: 200; answer: RpcAnswer } | ({ index: number; status: number } & ErrorBody);
 
 /** What one report came to: the answer its single-task endpoint would have given, with that endpoint's status. */
 export type TaskReportOutcome = { status: 200; task: Task } | ({ status: number } & ErrorBody);

@@ -3,6 +3,7 @@
  */
 import { summarize, type Latency } from '../stats.js';
 import { createJsonClient } from './http.js';
+import { createRpcBatcher, type RpcBatcher } from './rpc-batcher.js';
 import { startEchoWorker } from './roundtrip.js';
 import { createAgents, names, timedLoops } from './setup.js';
 
@@ -17,6 +18,15 @@ export interface ThroughputParams {
   warmupMs: number;
   /** The hub's pid, whose CPU time is read from /proc. */
   pid?: number;
+}
+
+export interface RpcThroughputParams extends ThroughputParams {
+  /**
+   * `one client` (default): one caller token shared by every loop, its calls of one event-loop turn sent together
+   * as the SDK's client sends them (rpc-batcher.ts), as BullMQ's callers share one queue. `a token each`: a caller
+   * agent per loop, each call its own `POST /api/tasks/rpc`, the measurement of before 2026-12-06.
+   */
+  callers?: 'one client' | 'a token each';
 }
 
 /** CPU the hub and the load generator used in the measured window, per operation (µs) and as cores busy. */
@@ -39,30 +49,39 @@ export interface RpcThroughput extends Latency {
   callsPerS: number;
   errors: number;
   cpu: CpuUse;
+  /** Calls per request of the caller's client, warm-up included (only with one client). */
+  callsPerRequest?: number;
 }
 
-export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput> {
+export async function rpcThroughput(p: RpcThroughputParams): Promise<RpcThroughput> {
   const client = createJsonClient(p.url, p.clients);
-  const callers = await createAgents(client, p.adminToken, names('caller', p.clients));
+  const shared = (p.callers ?? 'one client') === 'one client';
+  const callers = await createAgents(client, p.adminToken, names('caller', shared ? 1 : p.clients));
   const workers = await createAgents(client, p.adminToken, names('worker', p.agents), { capabilities: ['echo'] });
   const running = [...workers.values()].map((token) => startEchoWorker(p.url, token, createJsonClient(p.url, 8)));
   const samples: number[] = [];
   let errors = 0;
   let window = { serverCpuMs: null as number | null, loadCpuMs: 0 };
+  let batcher: RpcBatcher | undefined;
+  let requests: { requests: number; calls: number } | undefined;
   try {
     await Promise.all(running.map((w) => w.opened));
     const tokens = [...callers.values()];
+    batcher = shared ? createRpcBatcher(p.url, tokens[0]!, p.clients) : undefined;
     window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
       for (let i = 0; !stop(); i++) {
         const started = performance.now();
-        const answer = await client.post('/api/tasks/rpc', tokens[w], { capability: 'echo', task: 'echo', payload: { w, i } });
+        const body = { capability: 'echo', task: 'echo', payload: { w, i } };
+        const answer = batcher ? await batcher.call(body) : await client.post('/api/tasks/rpc', tokens[w], body);
         const ended = performance.now();
-        const ok = answer.status === 200 && answer.body.status === 'completed' && answer.body.result?.i === i;
+        const ok = answer.status === 200 && answer.body.status === 'completed' && answer.body.result?.w === w && answer.body.result?.i === i;
         if (!ok) errors += 1;
         else if (inWindow(started, ended)) samples.push(ended - started);
       }
     }, p.pid);
+    requests = batcher?.counts();
   } finally {
+    batcher?.close();
     for (const w of running) w.close();
     client.close();
   }
@@ -71,5 +90,6 @@ export async function rpcThroughput(p: ThroughputParams): Promise<RpcThroughput>
     callsPerS: Math.round(samples.length / (p.durationMs / 1000)),
     errors,
     cpu: cpuUse(samples.length, p.durationMs, window),
+    ...(requests && { callsPerRequest: Math.round((requests.calls / requests.requests) * 10) / 10 }),
   };
 }

@@ -75,7 +75,7 @@ function parametersOf(route: RouteDoc, query: JsonSchema | undefined) {
 function responsesOf(route: RouteDoc) {
   const { ok } = route;
   const okContent = ok.answer
-    ? { 'application/json': { schema: { $ref: `#/components/schemas/${answerName(ok.answer)}` } } }
+    ? { [ok.contentType ?? 'application/json']: { schema: { $ref: `#/components/schemas/${answerName(ok.answer)}` } } }
     : ok.contentType
       ? { [ok.contentType]: { schema: { type: 'string' } } }
       : undefined;

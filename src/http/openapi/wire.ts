@@ -1,4 +1,4 @@
-import type { Agent, DevMail, ErrorCode, Message, RpcAnswer, Task, TaskReportsAnswer, WebhookCreated, WebhookState } from '@taskhub/sdk/wire';
+import type { Agent, DevMail, ErrorCode, Message, RpcAnswer, RpcLine, Task, TaskReportsAnswer, WebhookCreated, WebhookState } from '@taskhub/sdk/wire';
 import { z } from 'zod';
 import { PRIORITIES, TASK_STATUSES } from '../../domain/task-status.js';
 import { STATUS_BY_CODE } from '../errors.js';
@@ -118,6 +118,13 @@ export const WIRE_OBJECTS = {
   Webhook: webhookSchema,
 } as const;
 
+const rpcAnswerSchema = z.object({
+  taskId: z.uuid(),
+  status: z.enum(['completed', 'failed', 'cancelled', 'expired', 'timeout']),
+  result: z.unknown().optional(),
+  error: z.string().nullable().optional(),
+});
+
 /** The body of each answer, by name. */
 export const answers = {
   agent: z.object({ agent: agentSchema }),
@@ -139,12 +146,19 @@ export const answers = {
   }),
   taskPage: z.object({ tasks: z.array(taskSchema), nextCursor: cursor }),
   taskEvents: z.object({ events: z.array(eventSchema), nextCursor: cursor }),
-  rpc: z.object({
-    taskId: z.uuid(),
-    status: z.enum(['completed', 'failed', 'cancelled', 'expired', 'timeout']),
-    result: z.unknown().optional(),
-    error: z.string().nullable().optional(),
-  }),
+  rpc: rpcAnswerSchema,
+  rpcLine: z
+    .union([
+      z.object({ index: z.number().int(), status: z.literal(200), answer: rpcAnswerSchema }),
+      z.object({
+        index: z.number().int(),
+        status: z.number().int().describe('what `POST /api/tasks/rpc` would have answered'),
+        error: errorSchema.shape.error.extend({
+          code: z.enum(['internal_error', ...(Object.keys(STATUS_BY_CODE) as ErrorCode[])] as [ErrorCode, ...ErrorCode[]]),
+        }),
+      }),
+    ])
+    .describe('one line per call, written as the call ends; `index` is its place in `calls`'),
   message: z.object({ message: messageSchema }),
   messages: z.object({ messages: z.array(messageSchema) }),
   inbox: z.object({ messages: z.array(messageSchema), nextCursor: cursor }),
@@ -193,7 +207,8 @@ const agreed: [
   Same<z.output<typeof devMailSchema>, DevMail>,
   Same<z.output<typeof answers.rpc>, RpcAnswer>,
   Same<z.output<typeof answers.taskReports>, TaskReportsAnswer>,
+  Same<z.output<typeof answers.rpcLine>, RpcLine>,
   Same<z.output<typeof answers.webhookCreated>, WebhookCreated>,
   Same<z.output<typeof answers.webhookState>, WebhookState>,
-] = [true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true];
 void agreed;

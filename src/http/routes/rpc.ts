@@ -39,7 +39,7 @@ export function rpcRoute(rpc: RpcWaiters, onAnswered?: RpcObserver): RequestHand
  * Aborted when the caller's connection drops before the answer. `res` (not `req`) tells: it closes then, and also
  * after every answer, which is not a caller leaving.
  */
-function callerLeaving(res: Response): CallerSignal {
+export function callerLeaving(res: Response): CallerSignal {
   const listeners = new Set<() => void>();
   const signal = {
     aborted: res.destroyed,
