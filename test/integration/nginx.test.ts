@@ -164,6 +164,30 @@ describe.skipIf(!available)('behind nginx with docs/deploy/nginx.conf', () => {
     }
   });
 
+  it('passes each line of a batched rpc answer on as the hub writes it', async () => {
+    const holder = await addAgent(hub, 'holder', { capabilities: ['hold'] });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const sdkWorker = new TaskhubClient({ url: base, token: holder.token }).worker({
+      capabilities: { hold: async (payload: { wait: boolean }) => (payload.wait && (await held), payload) },
+      concurrency: 2,
+    });
+    try {
+      await sdkWorker.ready;
+      const caller = new TaskhubClient({ url: base, token: (await addAgent(hub, 'asker')).token });
+      // Made in one turn, so both go in one POST /api/tasks/rpcs: the quick call's line must come through the
+      // proxy while the slow call still holds the answer open.
+      const quick = caller.rpc({ capability: 'hold', task: 'quick', payload: { wait: false }, timeoutMs: 10_000 });
+      const slow = caller.rpc({ capability: 'hold', task: 'slow', payload: { wait: true }, timeoutMs: 10_000 });
+      expect(await quick).toEqual({ wait: false });
+      release();
+      expect(await slow).toEqual({ wait: true });
+    } finally {
+      release();
+      await sdkWorker.stop();
+    }
+  });
+
   it('lets the hub answer oversized bodies itself, and waits longer than the longest rpc', async () => {
     const big = await call({ url: base }, hub.adminToken, 'POST', '/api/agents', JSON.stringify({ name: 'x', description: 'y'.repeat(1_200_000) }));
     expect(big.status).toBe(413);

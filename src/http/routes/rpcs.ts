@@ -44,6 +44,8 @@ export function rpcsRoute(rpc: RpcWaiters, onAnswered: RpcObserver | undefined, 
 
     res.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
+    // Each line as it is written, through proxies too (nginx holds a response back unless told).
+    res.setHeader('X-Accel-Buffering', 'no');
     // At once: the caller learns that the batch was taken even while every call of it still waits.
     res.flushHeaders();
     // Lines of calls ending in the same turn leave in one socket write: Node corks a response's writes until the
