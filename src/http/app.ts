@@ -108,7 +108,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Hot routes: the caller's and the agent's request of every rpc sit on the app itself, behind the same front, so
   // that Express reaches them without entering two nested routers and testing the task routes' patterns one by one.
   app.post('/api/tasks/rpc', ...apiFront, rpcRoute(deps.rpc, metrics.rpc));
-  app.post('/api/tasks/rpcs', ...apiFront, rpcsRoute(deps.rpc, metrics.rpc, (error) => logger.error({ err: error }, 'unexpected error in an rpc of POST /api/tasks/rpcs')));
+  const logBugInBatch = (error: unknown) => logger.error({ err: error }, 'unexpected error in an rpc of POST /api/tasks/rpcs');
+  app.post('/api/tasks/rpcs', ...apiFront, rpcsRoute(deps.rpc, metrics.rpc, logBugInBatch));
   app.post('/api/tasks/reports', ...apiFront, taskReportsRoute(hub));
   // Every other `/api` router, in one place. Mounted before the rest, the busiest first within it: an `/api`
   // request is then matched against no A2A, ops or OpenAPI pattern, which the router otherwise tests one by one.

@@ -37,8 +37,9 @@ function neverSent(error: unknown): boolean {
 }
 
 /**
- * Long-polls `POST /api/tasks/rpc` (or its line of `POST /api/tasks/rpcs`, rpc-sender.ts); returns (not throws) the error when the connection dropped, the hub could not
- * be reached on a re-send (it may be restarting) or it began shutting down: all cases where re-sending may help.
+ * Long-polls `POST /api/tasks/rpc`, or waits for the call's line of `POST /api/tasks/rpcs` (rpc-sender.ts); returns
+ * (not throws) the error when the connection dropped, the hub could not be reached on a re-send (it may be
+ * restarting) or it began shutting down: all cases where re-sending may help.
  */
 async function longPoll(deps: RpcDeps, body: object, waitMs: number, firstSend: boolean,
   signal?: AbortSignal): Promise<RpcAnswer | Error> {

@@ -16,8 +16,8 @@ const INTERNAL = { code: 'internal_error', message: 'Something went wrong on the
 /**
  * `POST /api/tasks/rpcs`: several rpcs of one caller in one request (docs/http.md, "Several rpcs in one request").
  * Each call's line is written as that call ends, with what `POST /api/tasks/rpc` would have answered for it, and the
- * answer ends with the last. A caller that goes away frees
- * every waiter of the request and leaves the tasks as they are, as the single route does.
+ * answer ends with the last. A caller that goes away frees every waiter of the request and leaves the tasks as they
+ * are, as the single route does.
  */
 export function rpcsRoute(rpc: RpcWaiters, onAnswered: RpcObserver | undefined, onBug: BugReporter): RequestHandler {
   return async (req, res) => {
