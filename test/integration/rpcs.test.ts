@@ -144,6 +144,21 @@ describe('POST /api/tasks/rpcs', () => {
     expect(hub.rpc.counts()).toEqual(idle);
   });
 
+  it('counts each call as an rpc and the request once, outside the request latency histogram', async () => {
+    await start();
+    const answer = await rpcs(boss, { calls: [{ target: 'nobody', task: 'refused' }, { target: 'worker', task: 'done' }] });
+    const [task] = await pendingTasks(1);
+    await worker.post(`/api/tasks/${task.id}/complete`, { result: 1 });
+    expect([(await answer.next()).status, (await answer.next()).status]).toEqual([422, 200]);
+    expect(await answer.next()).toBeUndefined();
+    const lines = (await (await fetch(`${hub.url}/metrics`)).text()).split('\n');
+    const value = (prefix: string) => Number(lines.find((l) => l.startsWith(prefix))?.split(' ').at(-1));
+    expect(value('taskhub_rpc_total{outcome="unknown_agent"}')).toBe(1);
+    expect(value('taskhub_rpc_total{outcome="completed"}')).toBe(1);
+    expect(value('taskhub_http_requests_total{method="POST",route="/api/tasks/rpcs",status="200"}')).toBe(1);
+    expect(lines.some((l) => l.startsWith('taskhub_http_request_duration_seconds') && l.includes('/api/tasks/rpcs'))).toBe(false);
+  });
+
   it('answers the calls still waiting at shutdown with shutting_down lines, and the tasks stay recorded', async () => {
     await start();
     const answer = await rpcs(boss, { calls: [{ target: 'worker', task: 'a' }, { target: 'worker', task: 'b' }] });
