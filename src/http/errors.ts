@@ -26,6 +26,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unavailable: 503,
 };
 
+/** What an error that is no refusal (a bug, logged) is answered with, as `{error}` with status 500. */
+export const INTERNAL_ERROR = { code: 'internal_error', message: 'Something went wrong on the hub; it has been logged.' } as const;
+
 /** The contract's error body, `{error: {code, message, details?}}`, with the status it goes with. */
 export function errorAnswer(error: HubError) {
   const { code, message, details } = error;
@@ -70,7 +73,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'unexpected error');
-    res.status(500).json({ error: { code: 'internal_error', message: 'Something went wrong on the hub; it has been logged.' } });
+    res.status(500).json({ error: INTERNAL_ERROR });
   };
 }
 

@@ -16,8 +16,7 @@ export type RpcObserver = (outcome: string, seconds: number) => void;
  */
 export function rpcRoute(rpc: RpcWaiters, onAnswered?: RpcObserver): RequestHandler {
   return async (req, res) => {
-    const started = process.hrtime.bigint();
-    const answered = (outcome: string) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    const answered = timedFromNow(onAnswered);
     const { timeout, keepOnTimeout, ...input } = parse(rpcBody, req.body, 'body');
     try {
       const answer = await rpc.call(actorOf(res), input, {
@@ -33,6 +32,12 @@ export function rpcRoute(rpc: RpcWaiters, onAnswered?: RpcObserver): RequestHand
       throw error;
     }
   };
+}
+
+/** Tells `onAnswered` an outcome with the seconds since this call (the request's arrival). */
+export function timedFromNow(onAnswered: RpcObserver | undefined): (outcome: string) => void {
+  const started = process.hrtime.bigint();
+  return (outcome) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 /**

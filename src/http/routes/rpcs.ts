@@ -3,15 +3,13 @@ import type { RequestHandler } from 'express';
 import { HubError } from '../../domain/errors.js';
 import type { RpcAnswer, RpcWaiters } from '../../rpc/waiters.js';
 import { actorOf } from '../auth.js';
-import { errorAnswer } from '../errors.js';
+import { errorAnswer, INTERNAL_ERROR } from '../errors.js';
 import { rpcsBody } from '../schemas.js';
 import { parse } from '../validate.js';
-import { callerLeaving, type RpcObserver } from './rpc.js';
+import { callerLeaving, timedFromNow, type RpcObserver } from './rpc.js';
 
 /** Told of an error that is no refusal (a bug), which its line answers as `internal_error`. */
 export type BugReporter = (error: unknown) => void;
-
-const INTERNAL = { code: 'internal_error', message: 'Something went wrong on the hub; it has been logged.' } as const;
 
 /**
  * `POST /api/tasks/rpcs`: several rpcs of one caller in one request (docs/http.md, "Several rpcs in one request").
@@ -21,8 +19,7 @@ const INTERNAL = { code: 'internal_error', message: 'Something went wrong on the
  */
 export function rpcsRoute(rpc: RpcWaiters, onAnswered: RpcObserver | undefined, onBug: BugReporter): RequestHandler {
   return async (req, res) => {
-    const started = process.hrtime.bigint();
-    const answered = (outcome: string) => onAnswered?.(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    const answered = timedFromNow(onAnswered);
     const { calls } = parse(rpcsBody, req.body, 'body');
     const actor = actorOf(res);
     const signal = callerLeaving(res);
@@ -31,7 +28,7 @@ export function rpcsRoute(rpc: RpcWaiters, onAnswered: RpcObserver | undefined, 
       if (!(error instanceof HubError)) {
         onBug(error);
         answered('internal_error');
-        return { index, status: 500, error: INTERNAL };
+        return { index, status: 500, error: INTERNAL_ERROR };
       }
       answered(error.code);
       const { status, body } = errorAnswer(error);
