@@ -64,13 +64,13 @@ export class TaskhubClient {
   constructor(options: TaskhubClientOptions) {
     if (!options.url) throw new TypeError('TaskhubClient needs the hub url.');
     if (!options.token) throw new TypeError('TaskhubClient needs a token.');
-    const { request, baseUrl, fetch } = createRequest(options);
+    const { request, open, baseUrl, fetch } = createRequest(options);
     this.request = request;
     this.url = baseUrl;
     this.token = options.token;
     this.fetchImpl = fetch;
     this.pollMs = options.pollMs ?? 1000;
-    this.sendRpc = createRpcSender({ request, baseUrl, token: options.token, fetch });
+    this.sendRpc = createRpcSender({ request, open, baseUrl });
   }
 
   // Agents

@@ -39,20 +39,29 @@ export async function toHttpError(res: Response): Promise<HttpError> {
   return new HttpError(res.status, `http_${res.status}`, `The hub answered ${res.status} ${res.statusText}.`.trim(), extra);
 }
 
+/** What an answer is read as: JSON (the default), or, from `open`, any type the route answers with. */
+export interface OpenOptions extends RequestOptions {
+  accept?: string;
+}
+
+/** A request whose answer is handed over unread once its status is 2xx (a stream, NDJSON). */
+export type Open = (method: string, path: string, options?: OpenOptions) => Promise<Response>;
+
 /**
- * The SDK's one way to call the hub: JSON in, JSON out, an `HttpError` for any error status and a
- * `ConnectionError` when no answer came back. An abort through `signal` rejects with the signal's reason.
+ * The SDK's one way to call the hub: JSON in, JSON out (`request`), or JSON in and the answer unread (`open`); an
+ * `HttpError` for any error status and a `ConnectionError` when no answer came back. An abort through `signal`
+ * rejects with the signal's reason.
  */
-export function createRequest(settings: HttpSettings): { request: Request; baseUrl: string; fetch: FetchLike } {
+export function createRequest(settings: HttpSettings): { request: Request; open: Open; baseUrl: string; fetch: FetchLike } {
   const baseUrl = settings.url.replace(/\/+$/, '');
   const doFetch = settings.fetch ?? globalThis.fetch;
 
-  const request: Request = async <T>(method: string, path: string, options: RequestOptions = {}) => {
+  const open: Open = async (method, path, options = {}) => {
     const url = new URL(`${baseUrl}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { authorization: `Bearer ${settings.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { authorization: `Bearer ${settings.token}`, accept: options.accept ?? 'application/json' };
     const init: RequestInit = { method, headers };
     if (options.signal) init.signal = options.signal;
     // Every POST carries a JSON body, `{}` when there is nothing to say, as the hub's strict schemas expect.
@@ -62,21 +71,34 @@ export function createRequest(settings: HttpSettings): { request: Request; baseU
       init.body = JSON.stringify(body);
     }
     let res: Response;
-    let text: string;
     try {
       res = await doFetch(url, init);
       if (!res.ok) throw await toHttpError(res);
-      text = await res.text();
     } catch (error) {
       if (error instanceof HttpError || isAbort(error)) throw error;
-      throw new ConnectionError(`No answer from the hub at ${baseUrl} (${method} ${path}): ${describe(error)}`, {
-        cause: error,
-      });
+      throw noAnswer(baseUrl, method, path, error);
+    }
+    return res;
+  };
+
+  const request: Request = async <T>(method: string, path: string, options: RequestOptions = {}) => {
+    const res = await open(method, path, options);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (error) {
+      if (isAbort(error)) throw error;
+      throw noAnswer(baseUrl, method, path, error);
     }
     return (text === '' ? undefined : JSON.parse(text)) as T;
   };
 
-  return { request, baseUrl, fetch: doFetch };
+  return { request, open, baseUrl, fetch: doFetch };
+}
+
+/** The `ConnectionError` of a request that got no answer, or whose answer broke off while it was read. */
+export function noAnswer(baseUrl: string, method: string, path: string, error: unknown): ConnectionError {
+  return new ConnectionError(`No answer from the hub at ${baseUrl} (${method} ${path}): ${describe(error)}`, { cause: error });
 }
 
 function describe(error: unknown): string {

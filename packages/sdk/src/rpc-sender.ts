@@ -1,12 +1,11 @@
 import { ConnectionError, HttpError } from './errors.js';
-import { toHttpError, type FetchLike, type Request } from './http.js';
+import { noAnswer, type Open, type Request } from './http.js';
 import { RPCS_PER_REQUEST, type RpcAnswer, type RpcLine } from './wire.js';
 
 export interface RpcSenderDeps {
   request: Request;
+  open: Open;
   baseUrl: string;
-  token: string;
-  fetch: FetchLike;
 }
 
 /** Sends one rpc body and resolves with its answer; throws as `request` does (`HttpError`, `ConnectionError`). */
@@ -27,6 +26,8 @@ interface Queued {
  * are over the body limit (413) while each may fit. None of these created anything.
  */
 const ONE_BY_ONE = new Set([400, 404, 413]);
+
+const PATH = '/api/tasks/rpcs';
 
 // Node's, which runs once the I/O of this turn has been handled; elsewhere the next macrotask.
 const nextTurn: (run: () => void) => void = globalThis.setImmediate ?? ((run) => setTimeout(run, 0));
@@ -50,14 +51,15 @@ export function createRpcSender(deps: RpcSenderDeps): RpcSend {
   const together = async (batch: Queued[]) => {
     const waiting = new Set(batch);
     const request = new AbortController();
-    const leave = (q: Queued) => {
+    /** Takes a call out of the request; the request is abandoned once none waits on it. */
+    const release = (q: Queued) => {
+      q.signal.removeEventListener('abort', q.onAbort);
       waiting.delete(q);
       if (waiting.size === 0) request.abort();
     };
     const settle = (q: Queued, outcome: { answer: RpcAnswer } | { error: unknown }) => {
       if (!waiting.has(q)) return;
-      q.signal.removeEventListener('abort', q.onAbort);
-      leave(q);
+      release(q);
       if ('answer' in outcome) q.resolve(outcome.answer);
       else q.reject(outcome.error);
     };
@@ -65,24 +67,23 @@ export function createRpcSender(deps: RpcSenderDeps): RpcSend {
       q.onAbort = () => settle(q, { error: q.signal.reason });
       q.signal.addEventListener('abort', q.onAbort, { once: true });
     }
+    let res: Response;
     try {
-      const res = await deps.fetch(`${deps.baseUrl}/api/tasks/rpcs`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${deps.token}`, 'content-type': 'application/json', accept: 'application/x-ndjson' },
-        body: JSON.stringify({ calls: batch.map((q) => q.body) }),
-        signal: request.signal,
-      });
-      if (ONE_BY_ONE.has(res.status)) {
-        await res.body?.cancel();
-        if (res.status === 404) batchesRefused = true;
+      const body = { calls: batch.map((q) => q.body) };
+      res = await deps.open('POST', PATH, { body, signal: request.signal, accept: 'application/x-ndjson' });
+    } catch (error) {
+      if (error instanceof HttpError && ONE_BY_ONE.has(error.status)) {
+        if (error.status === 404) batchesRefused = true;
         for (const q of [...waiting]) {
-          q.signal.removeEventListener('abort', q.onAbort);
-          leave(q);
+          release(q);
           void alone(q);
         }
         return;
       }
-      if (!res.ok) throw await toHttpError(res);
+      for (const q of [...waiting]) settle(q, { error });
+      return;
+    }
+    try {
       for await (const line of lines(res)) {
         const q = batch[line.index];
         if (!q) continue;
@@ -92,13 +93,12 @@ export function createRpcSender(deps: RpcSenderDeps): RpcSend {
           settle(q, { error: new HttpError(line.status, code, message, details ? { details } : {}) });
         }
       }
-      const missing = new ConnectionError(`The hub ended POST /api/tasks/rpcs before answering every call.`);
-      for (const q of [...waiting]) settle(q, { error: missing });
     } catch (error) {
-      const failure = error instanceof HttpError ? error
-        : new ConnectionError(`No answer from the hub at ${deps.baseUrl} (POST /api/tasks/rpcs): ${String(error)}`, { cause: error });
-      for (const q of [...waiting]) settle(q, { error: failure });
+      const broken = noAnswer(deps.baseUrl, 'POST', PATH, error);
+      for (const q of [...waiting]) settle(q, { error: broken });
     }
+    const missing = new ConnectionError(`The hub ended POST ${PATH} before answering every call.`);
+    for (const q of [...waiting]) settle(q, { error: missing });
   };
 
   const flush = () => {
