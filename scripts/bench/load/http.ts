@@ -13,6 +13,9 @@ export interface JsonClient {
   /** Sends `body` as JSON (none when undefined) and parses the answer; rejects on socket errors only. */
   request(method: string, path: string, token: string | undefined, body?: unknown): Promise<JsonAnswer>;
   post(path: string, token: string | undefined, body?: unknown): Promise<JsonAnswer>;
+  /** Sends `body` as JSON and hands the answer over unread (a stream); `onError` on socket errors. */
+  open(method: string, path: string, token: string | undefined, body: unknown,
+    onResponse: (res: http.IncomingMessage) => void, onError: (error: unknown) => void): void;
   /** Like `post`, but rejects unless the status is 2xx. */
   postOk(path: string, token: string | undefined, body?: unknown): Promise<any>;
   close(): void;
@@ -22,16 +25,21 @@ export interface JsonClient {
 export function createJsonClient(base: string, maxSockets = 256): JsonClient {
   const { hostname, port } = new URL(base);
   const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  const open: JsonClient['open'] = (method, path, token, body, onResponse, onError) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    const req = http.request({ hostname, port, method, path, headers, agent }, onResponse);
+    req.on('error', onError);
+    req.end(payload);
+  };
   const request = (method: string, path: string, token: string | undefined, body?: unknown) =>
     new Promise<JsonAnswer>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: http.OutgoingHttpHeaders = {};
-      if (token) headers.authorization = `Bearer ${token}`;
-      if (payload !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(payload);
-      }
-      const req = http.request({ hostname, port, method, path, headers, agent }, (res) => {
+      open(method, path, token, body, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -45,12 +53,11 @@ export function createJsonClient(base: string, maxSockets = 256): JsonClient {
           resolve({ status: res.statusCode ?? 0, body: parsed });
         });
         res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
+      }, reject);
     });
   const post = (path: string, token: string | undefined, body?: unknown) => request('POST', path, token, body);
   return {
+    open,
     request,
     post,
     async postOk(path, token, body) {

@@ -4,10 +4,8 @@
  * `POST /api/tasks/rpc` when there is one. Each call resolves with its line (the status and the rpc answer, or the
  * error); a request that fails as a whole rejects its calls.
  */
-import http from 'node:http';
-import type { JsonAnswer } from './http.js';
-
-const PER_REQUEST = 100;
+import { RPCS_PER_REQUEST } from '@taskhub/sdk/wire';
+import type { JsonAnswer, JsonClient } from './http.js';
 
 interface Queued {
   body: unknown;
@@ -19,41 +17,22 @@ export interface RpcBatcher {
   call(body: unknown): Promise<JsonAnswer>;
   /** Requests sent so far, and calls they carried. */
   counts(): { requests: number; calls: number };
-  close(): void;
 }
 
-export function createRpcBatcher(base: string, token: string, maxSockets = 256): RpcBatcher {
-  const { hostname, port } = new URL(base);
-  const agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+/** Calls as `token` through `client` (whose sockets it shares). */
+export function createRpcBatcher(client: JsonClient, token: string): RpcBatcher {
   const queued: Queued[] = [];
   let scheduled = false;
   let requests = 0;
   let calls = 0;
 
-  const post = (path: string, payload: string, onResponse: (res: http.IncomingMessage) => void, onError: (e: unknown) => void) => {
-    const headers = {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(payload),
-    };
-    const req = http.request({ hostname, port, method: 'POST', path, headers, agent }, onResponse);
-    req.on('error', onError);
-    req.end(payload);
-  };
-
-  const alone = (q: Queued) =>
-    post('/api/tasks/rpc', JSON.stringify(q.body), (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => q.resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
-      res.on('error', q.reject);
-    }, q.reject);
+  const alone = (q: Queued) => client.post('/api/tasks/rpc', token, q.body).then(q.resolve, q.reject);
 
   const together = (batch: Queued[]) => {
     const failAll = (error: unknown) => {
       for (const q of batch) q.reject(error);
     };
-    post('/api/tasks/rpcs', JSON.stringify({ calls: batch.map((q) => q.body) }), (res) => {
+    client.open('POST', '/api/tasks/rpcs', token, { calls: batch.map((q) => q.body) }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return failAll(new Error(`POST /api/tasks/rpcs answered ${res.statusCode}`));
@@ -81,7 +60,7 @@ export function createRpcBatcher(base: string, token: string, maxSockets = 256):
   const flush = () => {
     scheduled = false;
     while (queued.length > 0) {
-      const batch = queued.splice(0, PER_REQUEST);
+      const batch = queued.splice(0, RPCS_PER_REQUEST);
       requests += 1;
       calls += batch.length;
       if (batch.length === 1) alone(batch[0]!);
@@ -99,6 +78,5 @@ export function createRpcBatcher(base: string, token: string, maxSockets = 256):
         }
       }),
     counts: () => ({ requests, calls }),
-    close: () => agent.destroy(),
   };
 }

@@ -3,7 +3,7 @@
  */
 import { summarize, type Latency } from '../stats.js';
 import { createJsonClient } from './http.js';
-import { createRpcBatcher, type RpcBatcher } from './rpc-batcher.js';
+import { createRpcBatcher } from './rpc-batcher.js';
 import { startEchoWorker } from './roundtrip.js';
 import { createAgents, names, timedLoops } from './setup.js';
 
@@ -62,12 +62,11 @@ export async function rpcThroughput(p: RpcThroughputParams): Promise<RpcThroughp
   const samples: number[] = [];
   let errors = 0;
   let window = { serverCpuMs: null as number | null, loadCpuMs: 0 };
-  let batcher: RpcBatcher | undefined;
   let requests: { requests: number; calls: number } | undefined;
   try {
     await Promise.all(running.map((w) => w.opened));
     const tokens = [...callers.values()];
-    batcher = shared ? createRpcBatcher(p.url, tokens[0]!, p.clients) : undefined;
+    const batcher = shared ? createRpcBatcher(client, tokens[0]!) : undefined;
     window = await timedLoops(p.clients, p.warmupMs, p.durationMs, async (w, inWindow, stop) => {
       for (let i = 0; !stop(); i++) {
         const started = performance.now();
@@ -81,7 +80,6 @@ export async function rpcThroughput(p: RpcThroughputParams): Promise<RpcThroughp
     }, p.pid);
     requests = batcher?.counts();
   } finally {
-    batcher?.close();
     for (const w of running) w.close();
     client.close();
   }
