@@ -46,9 +46,14 @@ export interface BenchResults {
   rpcRoundtrip?: Latency & { p50OverFloor: number };
   /** A2A `SendMessage` round trip, on the same hub right after the rpc one. */
   a2aRoundtrip?: Latency & { p50OverRpc: number };
-  /** `rpcCallers` loops in one caller process through one client, as BullMQ's share one queue. */
+  /**
+   * `rpcCallers` loops in one caller process through one client, as BullMQ's share one queue, and one echo agent,
+   * as BullMQ has one worker process: the figures compared with BullMQ's.
+   */
   rpcThroughput?: RpcThroughput;
-  /** The same loops, each a caller agent of its own sending a request per call: the measurement of before. */
+  /** The same loops with `rpcAgents` echo agents: the measurement of 2026-12-06, and PostgreSQL's baseline. */
+  rpcThroughputAgents?: RpcThroughput;
+  /** `rpcAgents` echo agents, and each loop a caller agent of its own sending a request per call: the one of before. */
   rpcThroughputTokenEach?: RpcThroughput;
   assign?: AssignThroughput;
   streams?: { hub: StreamsResult; trivial: StreamsResult };
@@ -143,9 +148,12 @@ async function measureThroughput(options: BenchOptions, results: BenchResults, w
       return runLoad<T>({ scenario, params }, throughputLimit(s));
     });
   if (wanted('rpcThroughput')) {
-    log(`rpc throughput: ${s.rpcCallers} callers in one client, ${s.rpcAgents} agents, ${s.durationMs / 1000} s`);
-    results.rpcThroughput = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents, { callers: 'one client' });
-    log(`rpc throughput: ${s.rpcCallers} callers with a token each, a request per call`);
+    // One echo agent, as BullMQ has one worker process (docs/performance.md, "One agent, as BullMQ has one worker").
+    log(`rpc throughput: ${s.rpcCallers} callers in one client, one agent, ${s.durationMs / 1000} s`);
+    results.rpcThroughput = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, 1, { callers: 'one client' });
+    log(`rpc throughput: ${s.rpcCallers} callers in one client, ${s.rpcAgents} agents`);
+    results.rpcThroughputAgents = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents, { callers: 'one client' });
+    log(`rpc throughput: ${s.rpcCallers} callers with a token each, a request per call, ${s.rpcAgents} agents`);
     results.rpcThroughputTokenEach = await run<RpcThroughput>('rpcThroughput', s.rpcCallers, s.rpcAgents, { callers: 'a token each' });
   }
   if (wanted('assign')) {

@@ -9,6 +9,10 @@ export interface BenchSizes {
    */
   warmupCalls: number;
   rpcCallers: number;
+  /**
+   * Echo agents of the rpc runs that have more than one (the main run has one, as BullMQ has one worker process),
+   * and the concurrency of BullMQ's worker.
+   */
   rpcAgents: number;
   creators: number;
   listeners: number;

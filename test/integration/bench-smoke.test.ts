@@ -29,6 +29,8 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.rpcThroughput!.errors).toBe(0);
   expect(results.rpcThroughput!.count).toBeGreaterThan(0);
   expect(results.rpcThroughput!.callsPerRequest).toBeGreaterThanOrEqual(1);
+  expect(results.rpcThroughputAgents!.errors).toBe(0);
+  expect(results.rpcThroughputAgents!.count).toBeGreaterThan(0);
   expect(results.rpcThroughputTokenEach!.errors).toBe(0);
   expect(results.rpcThroughputTokenEach!.count).toBeGreaterThan(0);
   const assign = results.assign!;
