@@ -26,6 +26,8 @@ it('the bench harness runs every measurement end to end at tiny sizes and writes
   expect(results.rpcRoundtrip!.p50OverFloor).toBeGreaterThan(0);
   expect(results.a2aRoundtrip!.count).toBe(SMOKE.roundtripCalls);
   expect(results.a2aRoundtrip!.p50OverRpc).toBeGreaterThan(0);
+  // The run compared with BullMQ has one agent, as BullMQ has one worker process; the others have rpcAgents.
+  expect([results.rpcThroughput!.agents, results.rpcThroughputAgents!.agents]).toEqual([1, SMOKE.rpcAgents]);
   expect(results.rpcThroughput!.errors).toBe(0);
   expect(results.rpcThroughput!.count).toBeGreaterThan(0);
   expect(results.rpcThroughput!.callsPerRequest).toBeGreaterThanOrEqual(1);

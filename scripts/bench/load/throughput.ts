@@ -46,6 +46,8 @@ export function cpuUse(ops: number, durationMs: number, window: { serverCpuMs: n
 }
 
 export interface RpcThroughput extends Latency {
+  /** Echo agents that answered. */
+  agents: number;
   callsPerS: number;
   errors: number;
   cpu: CpuUse;
@@ -85,6 +87,7 @@ export async function rpcThroughput(p: RpcThroughputParams): Promise<RpcThroughp
   }
   return {
     ...summarize(samples),
+    agents: p.agents,
     callsPerS: Math.round(samples.length / (p.durationMs / 1000)),
     errors,
     cpu: cpuUse(samples.length, p.durationMs, window),
