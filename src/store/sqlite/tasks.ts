@@ -86,29 +86,24 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
   q.nextLease.pluck();
   q.nextDeadline.pluck();
   // Statements built from a shape (which columns, which statuses) are prepared once per shape; all read task rows.
+  // `key` names the shape and `sql` builds the statement the first time: a hot statement's key is kept short, since
+  // building its SQL only to look it up cost the string and its hash on every call.
   const shaped = new Map<string, ReturnType<typeof prepareTaskRows>>();
-  const prepareShaped = (sql: string) => {
-    let stmt = shaped.get(sql);
-    if (!stmt) shaped.set(sql, (stmt = prepareTaskRows(db, sql)));
+  const prepareShaped = (key: string, sql: () => string) => {
+    let stmt = shaped.get(key);
+    if (!stmt) shaped.set(key, (stmt = prepareTaskRows(db, sql())));
     return stmt;
   };
   /**
    * The guarded update of a transition from `from` setting `keys`; its parameters are the new status, the time,
-   * the values of `keys` in their order, then the id. Found by a short key of the shape: building its SQL to look
-   * it up cost a string of some 400 characters, and its hash, on every transition.
+   * the values of `keys` in their order, then the id.
    */
-  const transitions = new Map<string, ReturnType<typeof prepareTaskRows>>();
-  const transitionStatement = (from: readonly TaskStatus[], keys: readonly (keyof TaskPatch)[]) => {
-    const shape = `${from.join()} ${keys.join()}`;
-    let stmt = transitions.get(shape);
-    if (!stmt) {
+  const transitionStatement = (from: readonly TaskStatus[], keys: readonly (keyof TaskPatch)[]) =>
+    prepareShaped(`transition ${from.join()} ${keys.join()}`, () => {
       const sets = keys.map((k) => `, ${COLUMNS[k]} = ?`).join('');
-      const sql = `UPDATE tasks SET status = ?, updated_at = ?${sets} WHERE id = ? AND status IN (${sqlList(from)})
+      return `UPDATE tasks SET status = ?, updated_at = ?${sets} WHERE id = ? AND status IN (${sqlList(from)})
         RETURNING ${TASK_SELECT}`;
-      transitions.set(shape, (stmt = prepareTaskRows(db, sql)));
-    }
-    return stmt;
-  };
+    });
 
   /**
    * Keeps the target's `open_tasks` (migration 008) after one of its tasks moved from one of `from` to `to`. Every
@@ -206,7 +201,7 @@ export function createTaskTable(db: Db): SyncTable<TaskTable> {
       }
       const sql = `SELECT ${TASK_SELECT} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY seq DESC LIMIT @limit`;
-      return prepareShaped(sql).all(params).map(fromRow);
+      return prepareShaped(sql, () => sql).all(params).map(fromRow);
     },
 
     /** The agent's `assigned` tasks, urgent first, then oldest first. */
