@@ -218,7 +218,7 @@ function postgresRows(r: BenchResults): Row[] {
     // The SQLite run of the same shape: one client, `rpcAgents` agents.
     const base = r.rpcThroughputAgents;
     out.push([
-      `PostgreSQL, one hub: RPC throughput (${r.sizes.rpcCallers} callers, ${r.sizes.rpcAgents} agents, ${seconds} s)`,
+      `PostgreSQL, one hub: RPC throughput (${r.sizes.rpcCallers} callers, ${t.agents} agents, ${seconds} s)`,
       `${num(t.callsPerS)} calls/s, p50 ${ms(t.p50Ms)}, p99 ${ms(t.p99Ms)}${t.errors ? `, ${t.errors} errors` : ''}; ${cpu(t.cpu)}`,
       sqlite(base && `${num(base.callsPerS)} calls/s, p99 ${ms(base.p99Ms)}`),
       `≥ ${num(target.rpcPerS)} calls/s`,
