@@ -22,12 +22,12 @@ export interface BullmqResults {
   throughput?: BullmqThroughput;
 }
 
-const QUEUE = 'bench-echo';
+export const BULLMQ_QUEUE = 'bench-echo';
 const BULLMQ_VERSION: string = createRequire(import.meta.url)('bullmq/package.json').version;
 
 /** The worker process, resolved once it says it is connected; stopped (and awaited) by the caller. */
 async function startWorker(redisPort: number, concurrency: number): Promise<ChildProcess> {
-  const env = { REDIS_PORT: String(redisPort), BULLMQ_QUEUE: QUEUE, BULLMQ_CONCURRENCY: String(concurrency) };
+  const env = { REDIS_PORT: String(redisPort), BULLMQ_QUEUE: BULLMQ_QUEUE, BULLMQ_CONCURRENCY: String(concurrency) };
   const proc = spawnNode([path.join(import.meta.dirname, 'servers', 'bullmq-worker.ts')], env, true);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -43,7 +43,7 @@ async function startWorker(redisPort: number, concurrency: number): Promise<Chil
 }
 
 /** A fresh Redis and a worker on it for one measurement; both stopped afterwards, worker first. */
-async function withBaseline<T>(command: string, concurrency: number, use: (redis: RedisChild, worker: ChildProcess) => Promise<T>) {
+export async function withBaseline<T>(command: string, concurrency: number, use: (redis: RedisChild, worker: ChildProcess) => Promise<T>) {
   const redis = await startRedis(command, await freePort());
   try {
     const worker = await startWorker(redis.port, concurrency);
@@ -69,13 +69,13 @@ export async function measureBullmq(s: BenchSizes, log: (line: string) => void):
   log('bullmq: sequential round trips (queue.add + job.waitUntilFinished)');
   results.roundtrip = await withBaseline(command, concurrency, (redis) => {
     results.redisVersion = redis.version;
-    const params = { redisPort: redis.port, queue: QUEUE, calls: s.roundtripCalls, warmup: s.warmupCalls };
+    const params = { redisPort: redis.port, queue: BULLMQ_QUEUE, calls: s.roundtripCalls, warmup: s.warmupCalls };
     return runLoad<Latency>({ scenario: 'bullmqRoundtrip', params }, 120_000);
   });
   log(`bullmq: ${s.rpcCallers} concurrent callers, ${s.durationMs / 1000} s`);
   results.throughput = await withBaseline(command, concurrency, (redis, worker) => {
     const params = {
-      redisPort: redis.port, queue: QUEUE, clients: s.rpcCallers, durationMs: s.durationMs, warmupMs: s.warmupMs,
+      redisPort: redis.port, queue: BULLMQ_QUEUE, clients: s.rpcCallers, durationMs: s.durationMs, warmupMs: s.warmupMs,
       pids: [redis.pid, worker.pid!],
     };
     return runLoad<BullmqThroughput>({ scenario: 'bullmqThroughput', params }, s.warmupMs + s.durationMs + 90_000);

@@ -18,6 +18,8 @@ export interface RoundtripParams {
    * caller on one hub, agent on another, both on one PostgreSQL database). Default `url`.
    */
   agentUrl?: string;
+  /** The caller's and the echo agent's names, for a second run on the same hub. Default `caller`, `worker`. */
+  names?: { caller: string; worker: string };
 }
 
 async function sequential(calls: number, warmup: number, once: (i: number) => Promise<void>): Promise<Latency> {
@@ -77,14 +79,15 @@ export function startEchoWorker(url: string, token: string, client = createJsonC
   };
 }
 
-export async function rpcRoundtrip({ url, calls, warmup, adminToken, agentUrl = url }: RoundtripParams): Promise<Latency> {
+export async function rpcRoundtrip(params: RoundtripParams): Promise<Latency> {
+  const { url, calls, warmup, adminToken, agentUrl = url, names = { caller: 'caller', worker: 'worker' } } = params;
   const client = createJsonClient(url, 1);
-  const tokens = await createAgents(client, adminToken!, ['caller']);
-  const workerToken = (await createAgents(client, adminToken!, ['worker'], { capabilities: ['echo'] })).get('worker')!;
+  const tokens = await createAgents(client, adminToken!, [names.caller]);
+  const workerToken = (await createAgents(client, adminToken!, [names.worker], { capabilities: ['echo'] })).get(names.worker)!;
   const worker = startEchoWorker(agentUrl, workerToken);
   try {
     await worker.opened;
-    const caller = tokens.get('caller')!;
+    const caller = tokens.get(names.caller)!;
     return await sequential(calls, warmup, async (i) => {
       const answer = await client.post('/api/tasks/rpc', caller, { capability: 'echo', task: 'echo', payload: { i } });
       if (answer.body?.status !== 'completed' || answer.body.result?.i !== i) {

@@ -1,0 +1,77 @@
+/**
+ * What one call costs the server side when calls run one at a time (the sequential round trip, where each of the
+ * hub's changes commits alone), for taskhub and for BullMQ in the same run: `--calls N` sequential calls after
+ * `--warmup W` through the bench's echo agent on a hub started as `npm start` does, then through BullMQ's worker
+ * on a fresh Redis (when `redis-server` is installed). A first run of W calls warms the server up; the second, W
+ * calls of its own client's warm-up and then the N measured, is counted: the CPU per call over all of its calls,
+ * the hub's by thread (`/proc/<pid>/task/*\/stat`, Linux), BullMQ's as Redis's plus the worker process's.
+ *
+ *   npx tsx scripts/bench/sequential-cpu.ts [--calls 3000] [--warmup 2500]
+ *
+ * Set beside the bench's CPU per call at 64 callers, it says how much of a call's cost batching shares.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BULLMQ_QUEUE, withBaseline } from './bullmq.js';
+import { cpuMs, runLoad, startHub } from './processes.js';
+import { findRedisServer } from './servers/redis.js';
+import type { Latency } from './stats.js';
+
+const { values } = parseArgs({ options: { calls: { type: 'string', default: '3000' }, warmup: { type: 'string', default: '2500' } } });
+const calls = Number(values.calls);
+const warmup = Number(values.warmup);
+const LIMIT_MS = 600_000;
+
+/** CPU time per thread so far, ms, keyed by `<tid> <name>`. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // utime and stime (clock ticks of 10 ms) are fields 14 and 15: the 12th and 13th after the name.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.set(`${tid} ${name}`, (Number(fields[11]) + Number(fields[12])) * 10);
+  }
+  return threads;
+}
+
+/** The CPU of the measured run, warm-up included (the measured run warms its own client up, as the bench does). */
+const perCall = (ms: number) => `${Math.round((ms / (calls + warmup)) * 1000)} µs`;
+
+async function taskhub(): Promise<void> {
+  const hub = await startHub({ TASKHUB_RATE_LIMIT: '0' });
+  try {
+    const run = (names: { caller: string; worker: string }, n: number, warm: number) =>
+      runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: hub.url, adminToken: hub.adminToken, calls: n, warmup: warm, names } }, LIMIT_MS);
+    await run({ caller: 'warm-caller', worker: 'warm-worker' }, 1, warmup);
+    const threadsBefore = threadCpuMs(hub.pid);
+    const before = cpuMs(hub.pid)!;
+    const latency = await run({ caller: 'caller', worker: 'worker' }, calls, warmup);
+    const used = cpuMs(hub.pid)! - before;
+    console.log(`taskhub rpc: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; hub CPU ${perCall(used)} per call`);
+    for (const [thread, ms] of threadCpuMs(hub.pid)) {
+      const spent = ms - (threadsBefore.get(thread) ?? 0);
+      if (spent > 0) console.log(`  thread ${thread}: ${perCall(spent)}`);
+    }
+  } finally {
+    await hub.stop();
+  }
+}
+
+async function bullmq(): Promise<void> {
+  const command = findRedisServer();
+  if (!command) return console.log('BullMQ: skipped, redis-server is not installed (set REDIS_SERVER to its path)');
+  await withBaseline(command, 8, async (redis, worker) => {
+    const pids = [redis.pid, worker.pid!];
+    const run = (n: number, warm: number) =>
+      runLoad<Latency>({ scenario: 'bullmqRoundtrip', params: { redisPort: redis.port, queue: BULLMQ_QUEUE, calls: n, warmup: warm } }, LIMIT_MS);
+    await run(1, warmup);
+    const before = pids.map((pid) => cpuMs(pid)!);
+    const latency = await run(calls, warmup);
+    const [redisMs, workerMs] = pids.map((pid, i) => cpuMs(pid)! - before[i]!);
+    console.log(`BullMQ: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; Redis + worker CPU ${perCall(redisMs! + workerMs!)} per call (Redis ${perCall(redisMs!)}, worker ${perCall(workerMs!)})`);
+  });
+}
+
+await taskhub();
+await bullmq();
