@@ -27,7 +27,7 @@ const BULLMQ_VERSION: string = createRequire(import.meta.url)('bullmq/package.js
 
 /** The worker process, resolved once it says it is connected; stopped (and awaited) by the caller. */
 async function startWorker(redisPort: number, concurrency: number): Promise<ChildProcess> {
-  const env = { REDIS_PORT: String(redisPort), BULLMQ_QUEUE: BULLMQ_QUEUE, BULLMQ_CONCURRENCY: String(concurrency) };
+  const env = { REDIS_PORT: String(redisPort), BULLMQ_QUEUE, BULLMQ_CONCURRENCY: String(concurrency) };
   const proc = spawnNode([path.join(import.meta.dirname, 'servers', 'bullmq-worker.ts')], env, true);
   try {
     await new Promise<void>((resolve, reject) => {

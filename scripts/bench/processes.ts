@@ -196,13 +196,26 @@ export function residentBytes(pid: number): number | undefined {
 /** CPU time (user + system) a process has used so far, in ms, from `/proc/<pid>/stat` (Linux); undefined elsewhere. */
 export function cpuMs(pid: number): number | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** CPU time each thread of a process has used so far, in ms, keyed by `<tid> <name>` (Linux). */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    threads.set(`${tid} ${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, statCpuMs(stat));
+  }
+  return threads;
+}
+
+function statCpuMs(stat: string): number {
+  // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 /** USER_HZ: 100 on every Linux Node supports. */

@@ -1,39 +1,27 @@
 /**
  * What one call costs the server side when calls run one at a time (the sequential round trip, where each of the
  * hub's changes commits alone), for taskhub and for BullMQ in the same run: `--calls N` sequential calls after
- * `--warmup W` through the bench's echo agent on a hub started as `npm start` does, then through BullMQ's worker
- * on a fresh Redis (when `redis-server` is installed). A first run of W calls warms the server up; the second, W
- * calls of its own client's warm-up and then the N measured, is counted: the CPU per call over all of its calls,
- * the hub's by thread (`/proc/<pid>/task/*\/stat`, Linux), BullMQ's as Redis's plus the worker process's.
+ * `--warmup W`, through the bench's echo agent on a hub started as `npm start` does, then through BullMQ's worker
+ * (the bench's concurrency) on a fresh Redis when `redis-server` is installed. A first run of W calls warms the
+ * server up; the second, W calls of its own client's warm-up and then the N measured, is counted: the CPU per call
+ * over all of its calls, the hub's by thread (`/proc/<pid>/task/*\/stat`, Linux), BullMQ's as Redis's plus the
+ * worker process's.
  *
  *   npx tsx scripts/bench/sequential-cpu.ts [--calls 3000] [--warmup 2500]
  *
  * Set beside the bench's CPU per call at 64 callers, it says how much of a call's cost batching shares.
  */
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BULLMQ_QUEUE, withBaseline } from './bullmq.js';
-import { cpuMs, runLoad, startHub } from './processes.js';
+import { cpuMs, runLoad, startHub, threadCpuMs } from './processes.js';
 import { findRedisServer } from './servers/redis.js';
+import { FULL } from './sizes.js';
 import type { Latency } from './stats.js';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '3000' }, warmup: { type: 'string', default: '2500' } } });
 const calls = Number(values.calls);
 const warmup = Number(values.warmup);
 const LIMIT_MS = 600_000;
-
-/** CPU time per thread so far, ms, keyed by `<tid> <name>`. */
-function threadCpuMs(pid: number): Map<string, number> {
-  const threads = new Map<string, number>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    // utime and stime (clock ticks of 10 ms) are fields 14 and 15: the 12th and 13th after the name.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    threads.set(`${tid} ${name}`, (Number(fields[11]) + Number(fields[12])) * 10);
-  }
-  return threads;
-}
 
 /** The CPU of the measured run, warm-up included (the measured run warms its own client up, as the bench does). */
 const perCall = (ms: number) => `${Math.round((ms / (calls + warmup)) * 1000)} µs`;
@@ -61,7 +49,7 @@ async function taskhub(): Promise<void> {
 async function bullmq(): Promise<void> {
   const command = findRedisServer();
   if (!command) return console.log('BullMQ: skipped, redis-server is not installed (set REDIS_SERVER to its path)');
-  await withBaseline(command, 8, async (redis, worker) => {
+  await withBaseline(command, FULL.rpcAgents, async (redis, worker) => {
     const pids = [redis.pid, worker.pid!];
     const run = (n: number, warm: number) =>
       runLoad<Latency>({ scenario: 'bullmqRoundtrip', params: { redisPort: redis.port, queue: BULLMQ_QUEUE, calls: n, warmup: warm } }, LIMIT_MS);
