@@ -26,17 +26,30 @@ const LIMIT_MS = 600_000;
 /** The CPU of the measured run, warm-up included (the measured run warms its own client up, as the bench does). */
 const perCall = (ms: number) => `${Math.round((ms / (calls + warmup)) * 1000)} µs`;
 
+/**
+ * Runs `run` once to warm the server up (`warmup` calls and one more), then again (`warmup`, then `calls`), and
+ * returns the second run's latency and the CPU each of `pids` used during it, ms.
+ */
+async function measured(pids: number[], run: (round: 'warm' | 'measured', n: number) => Promise<Latency>) {
+  await run('warm', 1);
+  const before = pids.map((pid) => cpuMs(pid)!);
+  const latency = await run('measured', calls);
+  return { latency, used: pids.map((pid, i) => cpuMs(pid)! - before[i]!) };
+}
+
 async function taskhub(): Promise<void> {
   const hub = await startHub({ TASKHUB_RATE_LIMIT: '0' });
   try {
-    const run = (names: { caller: string; worker: string }, n: number, warm: number) =>
-      runLoad<Latency>({ scenario: 'rpcRoundtrip', params: { url: hub.url, adminToken: hub.adminToken, calls: n, warmup: warm, names } }, LIMIT_MS);
-    await run({ caller: 'warm-caller', worker: 'warm-worker' }, 1, warmup);
-    const threadsBefore = threadCpuMs(hub.pid);
-    const before = cpuMs(hub.pid)!;
-    const latency = await run({ caller: 'caller', worker: 'worker' }, calls, warmup);
-    const used = cpuMs(hub.pid)! - before;
-    console.log(`taskhub rpc: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; hub CPU ${perCall(used)} per call`);
+    let threadsBefore = new Map<string, number>();
+    const { latency, used } = await measured([hub.pid], async (round, n) => {
+      // The threads' figures start with the measured run, as `used` does.
+      if (round === 'measured') threadsBefore = threadCpuMs(hub.pid);
+      // A second run on one hub needs agents of its own.
+      const names = round === 'warm' ? { caller: 'warm-caller', worker: 'warm-worker' } : { caller: 'caller', worker: 'worker' };
+      const params = { url: hub.url, adminToken: hub.adminToken, calls: n, warmup, names };
+      return runLoad<Latency>({ scenario: 'rpcRoundtrip', params }, LIMIT_MS);
+    });
+    console.log(`taskhub rpc: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; hub CPU ${perCall(used[0]!)} per call`);
     for (const [thread, ms] of threadCpuMs(hub.pid)) {
       const spent = ms - (threadsBefore.get(thread) ?? 0);
       if (spent > 0) console.log(`  thread ${thread}: ${perCall(spent)}`);
@@ -50,14 +63,12 @@ async function bullmq(): Promise<void> {
   const command = findRedisServer();
   if (!command) return console.log('BullMQ: skipped, redis-server is not installed (set REDIS_SERVER to its path)');
   await withBaseline(command, FULL.rpcAgents, async (redis, worker) => {
-    const pids = [redis.pid, worker.pid!];
-    const run = (n: number, warm: number) =>
-      runLoad<Latency>({ scenario: 'bullmqRoundtrip', params: { redisPort: redis.port, queue: BULLMQ_QUEUE, calls: n, warmup: warm } }, LIMIT_MS);
-    await run(1, warmup);
-    const before = pids.map((pid) => cpuMs(pid)!);
-    const latency = await run(calls, warmup);
-    const [redisMs, workerMs] = pids.map((pid, i) => cpuMs(pid)! - before[i]!);
-    console.log(`BullMQ: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; Redis + worker CPU ${perCall(redisMs! + workerMs!)} per call (Redis ${perCall(redisMs!)}, worker ${perCall(workerMs!)})`);
+    const { latency, used } = await measured([redis.pid, worker.pid!], (_round, n) => {
+      const params = { redisPort: redis.port, queue: BULLMQ_QUEUE, calls: n, warmup };
+      return runLoad<Latency>({ scenario: 'bullmqRoundtrip', params }, LIMIT_MS);
+    });
+    const [redisMs, workerMs] = used as [number, number];
+    console.log(`BullMQ: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms; Redis + worker CPU ${perCall(redisMs + workerMs)} per call (Redis ${perCall(redisMs)}, worker ${perCall(workerMs)})`);
   });
 }
 
